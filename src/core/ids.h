@@ -1,0 +1,29 @@
+// Identifiers. Internally products and orders are 64-bit numbers; on the wire
+// they are strings ("prd_12", "ord_00f3a9...") so clients never do arithmetic
+// on them. Parsing untrusted text returns false, never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hawker {
+
+std::string format_product_id(uint64_t id);
+bool parse_product_id(std::string_view text, uint64_t& id);
+std::string format_order_id(uint64_t id);
+bool parse_order_id(std::string_view text, uint64_t& id);
+std::string format_show_id(uint64_t id);
+bool parse_show_id(std::string_view text, uint64_t& id);
+
+// A fresh random 64-bit order id (never 0). Thread-safe.
+uint64_t new_order_id();
+
+// FNV-1a 64-bit: a stable hash for idempotency body fingerprints.
+uint64_t fnv1a64(std::string_view data, uint64_t seed = 1469598103934665603ull);
+
+// Big-endian fixed-width keys so byte order equals numeric order in RocksDB.
+void append_u64_be(std::string& out, uint64_t value);
+uint64_t read_u64_be(std::string_view data);
+
+}  // namespace hawker

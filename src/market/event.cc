@@ -1,0 +1,95 @@
+#include "market/event.h"
+
+#include <boost/json.hpp>
+
+namespace hawker::market {
+namespace json = boost::json;
+
+std::string_view event_type_name(EventType type) {
+  switch (type) {
+    case EventType::kProductCreated: return "product_created";
+    case EventType::kProductRestocked: return "product_restocked";
+    case EventType::kOrderReserved: return "order_reserved";
+    case EventType::kOrderRejected: return "order_rejected";
+    case EventType::kOrderConfirmed: return "order_confirmed";
+    case EventType::kLowStock: return "low_stock";
+    case EventType::kSoldOut: return "sold_out";
+    case EventType::kPaymentFailed: return "payment_failed";
+  }
+  return "unknown";
+}
+
+std::string encode_event(const Event& e) {
+  json::object o;
+  o["seq"] = e.seq;
+  o["type"] = static_cast<int>(e.type);
+  o["ts"] = e.ts_us;
+  o["product"] = e.product_id;
+  o["seller"] = e.seller;
+  if (e.order_id != 0) {
+    o["order"] = e.order_id;
+    o["buyer"] = e.buyer;
+    o["qty"] = e.quantity;
+    o["amount"] = e.amount_cents;
+    o["reason"] = static_cast<int>(e.reason);
+    o["was_reserved"] = e.was_reserved;
+    o["accepted"] = e.accepted_us;
+  }
+  if (e.type == EventType::kProductCreated) {
+    o["title"] = e.definition.title;
+    o["price"] = e.definition.price_cents;
+    o["currency"] = e.definition.currency;
+    o["max_per_buyer"] = e.definition.max_per_buyer;
+  }
+  const Inventory& i = e.inventory;
+  o["inv"] = json::array{i.initial, i.restocked, i.available, i.reserved, i.sold, i.low_threshold, i.version};
+  return json::serialize(o);
+}
+
+Result<Event> decode_event(std::string_view bytes) {
+  boost::system::error_code ec;
+  json::value value = json::parse(bytes, ec);
+  if (ec || !value.is_object()) return make_error(ErrorCode::kIo, "corrupt event record");
+  try {
+    const json::object& o = value.as_object();
+    Event e;
+    e.seq = json::value_to<uint64_t>(o.at("seq"));
+    e.type = static_cast<EventType>(json::value_to<int>(o.at("type")));
+    e.ts_us = json::value_to<int64_t>(o.at("ts"));
+    e.product_id = json::value_to<uint64_t>(o.at("product"));
+    e.seller = json::value_to<std::string>(o.at("seller"));
+    if (const auto* order = o.if_contains("order")) {
+      e.order_id = json::value_to<uint64_t>(*order);
+      e.buyer = json::value_to<std::string>(o.at("buyer"));
+      e.quantity = json::value_to<int32_t>(o.at("qty"));
+      e.amount_cents = json::value_to<int64_t>(o.at("amount"));
+      e.reason = static_cast<RejectReason>(json::value_to<int>(o.at("reason")));
+      e.was_reserved = o.at("was_reserved").as_bool();
+      e.accepted_us = json::value_to<int64_t>(o.at("accepted"));
+    }
+    if (e.type == EventType::kProductCreated) {
+      e.definition.id = e.product_id;
+      e.definition.seller = e.seller;
+      e.definition.title = json::value_to<std::string>(o.at("title"));
+      e.definition.price_cents = json::value_to<int64_t>(o.at("price"));
+      e.definition.currency = json::value_to<std::string>(o.at("currency"));
+      e.definition.max_per_buyer = json::value_to<int32_t>(o.at("max_per_buyer"));
+    }
+    const json::array& inv = o.at("inv").as_array();
+    Inventory& i = e.inventory;
+    i.product_id = e.product_id;
+    i.initial = json::value_to<int64_t>(inv.at(0));
+    i.restocked = json::value_to<int64_t>(inv.at(1));
+    i.available = json::value_to<int64_t>(inv.at(2));
+    i.reserved = json::value_to<int64_t>(inv.at(3));
+    i.sold = json::value_to<int64_t>(inv.at(4));
+    i.low_threshold = json::value_to<int64_t>(inv.at(5));
+    i.version = json::value_to<uint64_t>(inv.at(6));
+    e.definition.low_threshold = i.low_threshold;
+    return e;
+  } catch (const std::exception& error) {
+    return make_error(ErrorCode::kIo, std::string("corrupt event record: ") + error.what());
+  }
+}
+
+}  // namespace hawker::market
