@@ -20,7 +20,7 @@ bool parse_show_id(std::string_view text, uint64_t& id);
 uint64_t new_order_id();
 
 // FNV-1a 64-bit: a stable hash for idempotency body fingerprints.
-uint64_t fnv1a64(std::string_view data, uint64_t seed = 1469598103934665603ull);
+uint64_t fnv1a64(std::string_view data, uint64_t seed = 14695981039346656037ull);
 
 // Big-endian fixed-width keys so byte order equals numeric order in RocksDB.
 void append_u64_be(std::string& out, uint64_t value);

@@ -86,7 +86,9 @@ bool base64url_decode(std::string_view text, std::string& out) {
       out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
     }
   }
-  return true;
+  // The spare low bits of the last character must be zero: each byte string
+  // then has one encoding, so a signature cannot be altered and still verify.
+  return (buffer & ((1u << bits) - 1)) == 0;
 }
 
 std::string sign_token(const Claims& claims, std::string_view secret) {

@@ -29,7 +29,7 @@ std::string utc_now() {
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buffer[40];
+  char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buffer;
@@ -53,7 +53,7 @@ void log(LogLevel level, std::string_view event, LogFields fields) {
   line["ts"] = utc_now();
   line["level"] = level_name(level);
   line["event"] = event;
-  for (const auto& [key, value] : fields) line[key] = value;
+  for (const auto& [key, value] : fields) line[key] = value.json;
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
   const char* data = text.data();

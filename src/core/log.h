@@ -6,6 +6,8 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
+#include <type_traits>
 #include <string_view>
 #include <utility>
 
@@ -15,7 +17,18 @@ namespace hawker {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
-using LogFields = std::initializer_list<std::pair<std::string_view, boost::json::value>>;
+// A field value: text or a number, turned into JSON.
+struct LogValue {
+  LogValue(std::string_view text) : json(text) {}         // NOLINT: implicit by design
+  LogValue(const std::string& text) : json(text) {}       // NOLINT
+  LogValue(const char* text) : json(text) {}              // NOLINT
+  template <typename T>
+    requires std::is_arithmetic_v<T>
+  LogValue(T number) : json(number) {}                    // NOLINT
+  boost::json::value json;
+};
+
+using LogFields = std::initializer_list<std::pair<std::string_view, LogValue>>;
 
 void set_log_level(LogLevel level);
 bool parse_log_level(std::string_view text, LogLevel& level);

@@ -26,10 +26,10 @@ std::string encode_event(const Event& e) {
   o["ts"] = e.ts_us;
   o["product"] = e.product_id;
   o["seller"] = e.seller;
+  o["qty"] = e.quantity;  // order quantity, or the units a restock added
   if (e.order_id != 0) {
     o["order"] = e.order_id;
     o["buyer"] = e.buyer;
-    o["qty"] = e.quantity;
     o["amount"] = e.amount_cents;
     o["reason"] = static_cast<int>(e.reason);
     o["was_reserved"] = e.was_reserved;
@@ -54,16 +54,22 @@ Result<Event> decode_event(std::string_view bytes) {
     const json::object& o = value.as_object();
     Event e;
     e.seq = json::value_to<uint64_t>(o.at("seq"));
-    e.type = static_cast<EventType>(json::value_to<int>(o.at("type")));
+    const int type = json::value_to<int>(o.at("type"));
+    if (type < 0 || type > static_cast<int>(EventType::kPaymentFailed))
+      return make_error(ErrorCode::kIo, "corrupt event record: unknown type " + std::to_string(type));
+    e.type = static_cast<EventType>(type);
     e.ts_us = json::value_to<int64_t>(o.at("ts"));
     e.product_id = json::value_to<uint64_t>(o.at("product"));
     e.seller = json::value_to<std::string>(o.at("seller"));
+    e.quantity = json::value_to<int32_t>(o.at("qty"));
     if (const auto* order = o.if_contains("order")) {
       e.order_id = json::value_to<uint64_t>(*order);
       e.buyer = json::value_to<std::string>(o.at("buyer"));
-      e.quantity = json::value_to<int32_t>(o.at("qty"));
       e.amount_cents = json::value_to<int64_t>(o.at("amount"));
-      e.reason = static_cast<RejectReason>(json::value_to<int>(o.at("reason")));
+      const int reason = json::value_to<int>(o.at("reason"));
+      if (reason < 0 || reason > static_cast<int>(RejectReason::kInvalid))
+        return make_error(ErrorCode::kIo, "corrupt event record: unknown reason " + std::to_string(reason));
+      e.reason = static_cast<RejectReason>(reason);
       e.was_reserved = o.at("was_reserved").as_bool();
       e.accepted_us = json::value_to<int64_t>(o.at("accepted"));
     }

@@ -1,0 +1,379 @@
+#include "app/api.h"
+
+#include <boost/json.hpp>
+
+#include "app/json_io.h"
+#include "core/ids.h"
+#include "core/jwt.h"
+#include "core/log.h"
+#include "market/decision.h"
+
+namespace hawker::app {
+namespace json = boost::json;
+using http::Method;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+namespace {
+constexpr size_t kIdempotencyKeyBytesMax = 200;
+constexpr size_t kPaymentTokenBytesMax = 100;
+constexpr size_t kPageLimitMax = 100;
+constexpr auto kProjectionWait = std::chrono::milliseconds(2000);
+
+// Splits "/v1/products/prd_1/restock" into its segments after the prefix.
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return out;
+}
+
+std::string etag_for(const json::object& body) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "\"%016llx\"",
+                static_cast<unsigned long long>(fnv1a64(json::serialize(body))));
+  return buffer;
+}
+}  // namespace
+
+struct Api::Impl {
+  ApiContext ctx;
+  Counter& requests_2xx;
+  Counter& requests_4xx;
+  Counter& requests_5xx;
+  Counter& orders_accepted;
+  Counter& orders_duplicate;
+  Counter& orders_sold_out_edge;
+  Counter& orders_overloaded;
+  Histogram& order_latency;
+
+  explicit Impl(ApiContext context)
+      : ctx(std::move(context)),
+        requests_2xx(ctx.metrics->counter("hawker_http_requests_total{class=\"2xx\"}", "HTTP requests answered")),
+        requests_4xx(ctx.metrics->counter("hawker_http_requests_total{class=\"4xx\"}", "HTTP requests answered")),
+        requests_5xx(ctx.metrics->counter("hawker_http_requests_total{class=\"5xx\"}", "HTTP requests answered")),
+        orders_accepted(ctx.metrics->counter("hawker_order_clicks_total{answer=\"accepted\"}", "Buy clicks by answer")),
+        orders_duplicate(ctx.metrics->counter("hawker_order_clicks_total{answer=\"duplicate\"}", "Buy clicks by answer")),
+        orders_sold_out_edge(
+            ctx.metrics->counter("hawker_order_clicks_total{answer=\"sold_out\"}", "Buy clicks by answer")),
+        orders_overloaded(ctx.metrics->counter("hawker_order_clicks_total{answer=\"overloaded\"}", "Buy clicks by answer")),
+        order_latency(ctx.metrics->histogram("hawker_order_click_seconds", "Buy click to HTTP answer",
+                                             latency_buckets_seconds())) {}
+
+  void count(int status) {
+    if (status < 400) requests_2xx.add();
+    else if (status < 500) requests_4xx.add();
+    else requests_5xx.add();
+  }
+
+  void reply(const Responder& responder, Response&& response) {
+    count(response.status);
+    responder.send(std::move(response));
+  }
+
+  Result<Claims> authenticate(const Request& request) {
+    std::string_view header = request.header("authorization");
+    std::string token;
+    if (header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
+      token = std::string(header.substr(7));
+    } else if (!header.empty()) {
+      return make_error(ErrorCode::kUnauthorized, "Authorization must be 'Bearer <token>'");
+    } else if (!http::query_param(request.query(), "token", token)) {
+      return make_error(ErrorCode::kUnauthorized, "missing bearer token");
+    }
+    return verify_token(token, ctx.secret, ctx.clock->now_us() / 1'000'000);
+  }
+
+  void handle(Request& request, const Responder& responder) {
+    auto parts = segments(request.path());
+    const Method method = request.method;
+    if (parts.size() == 1 && parts[0] == "healthz" && method == Method::kGet)
+      return reply(responder, json_response(200, json::object{{"status", "ok"}}));
+    if (parts.size() == 1 && parts[0] == "metrics" && method == Method::kGet) {
+      Response response;
+      response.content_type = "text/plain; version=0.0.4";
+      response.body = ctx.metrics->render();
+      return reply(responder, std::move(response));
+    }
+    if (parts.size() >= 2 && parts[0] == "v1") {
+      if (parts[1] == "orders") {
+        if (parts.size() == 2 && method == Method::kPost) return post_order(request, responder);
+        if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_order(request, parts[2]));
+        if (parts.size() <= 3) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
+      }
+      if (parts[1] == "products") {
+        if (parts.size() == 2 && method == Method::kPost) return reply(responder, create_product(request));
+        if (parts.size() == 2 && method == Method::kGet) return reply(responder, list_products(request));
+        if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_product(request, parts[2]));
+        if (parts.size() == 4 && parts[3] == "restock" && method == Method::kPost)
+          return reply(responder, restock(request, parts[2]));
+        if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
+      }
+    }
+    reply(responder, error_response(404, "not_found", "no such route"));
+  }
+
+  // POST /v1/orders: validate, then hand to the intake; answer when durable.
+  void post_order(Request& request, const Responder& responder) {
+    const int64_t started = monotonic_us();
+    auto claims = authenticate(request);
+    if (!claims) return reply(responder, error_response(claims.error()));
+    std::string_view key = request.header("idempotency-key");
+    if (key.empty()) return reply(responder, error_response(400, "invalid_request", "Idempotency-Key header is required"));
+    if (key.size() > kIdempotencyKeyBytesMax)
+      return reply(responder, error_response(400, "invalid_request", "Idempotency-Key is longer than 200 bytes"));
+    auto body = parse_object(request.body);
+    if (!body) return reply(responder, error_response(body.error()));
+    auto product_text = read_string(*body, "product_id", 64);
+    auto quantity = read_int(*body, "quantity", 1, market::kQuantityMax);
+    auto token = read_string(*body, "payment_token", kPaymentTokenBytesMax);
+    for (const Error* error : {product_text ? nullptr : &product_text.error(), quantity ? nullptr : &quantity.error(),
+                               token ? nullptr : &token.error()})
+      if (error) return reply(responder, error_response(*error));
+    if (!*product_text) return reply(responder, error_response(400, "invalid_request", "field 'product_id' is required"));
+    if (!*token) return reply(responder, error_response(400, "invalid_request", "field 'payment_token' is required"));
+    uint64_t product_id = 0;
+    if (!parse_product_id(**product_text, product_id))
+      return reply(responder, error_response(404, "not_found", "unknown product"));
+    checkout::Gate::Entry* product = ctx.gate->find(product_id);
+    if (product == nullptr) return reply(responder, error_response(404, "not_found", "unknown product"));
+    if (product->definition.seller == claims->sub)
+      return reply(responder, error_response(403, "forbidden", "sellers cannot buy their own products"));
+
+    checkout::Submission submission;
+    submission.buyer = claims->sub;
+    submission.idempotency_key = std::string(key);
+    submission.product_id = product_id;
+    submission.quantity = static_cast<int32_t>(quantity->value_or(1));
+    submission.payment_token = std::move(**token);
+    std::string canonical = std::to_string(product_id) + "|" + std::to_string(submission.quantity) + "|" +
+                            submission.payment_token;
+    submission.fingerprint = fnv1a64(canonical);
+    ctx.intake->submit(std::move(submission), [this, responder, started](const checkout::IntakeResult& result) {
+      order_latency.observe(static_cast<double>(monotonic_us() - started) / 1e6);
+      using checkout::IntakeVerdict;
+      switch (result.verdict) {
+        case IntakeVerdict::kAccepted:
+        case IntakeVerdict::kDuplicate: {
+          (result.verdict == IntakeVerdict::kAccepted ? orders_accepted : orders_duplicate).add();
+          std::string body = "{\"order_id\":\"" + format_order_id(result.order_id) + "\",\"status\":\"accepted\"}";
+          Response response;
+          response.status = 202;
+          response.body = std::move(body);
+          return reply(responder, std::move(response));
+        }
+        case IntakeVerdict::kKeyReused:
+          return reply(responder, error_response(422, "idempotency_key_reused",
+                                                 "this Idempotency-Key was used for a different request"));
+        case IntakeVerdict::kSoldOut:
+          orders_sold_out_edge.add();
+          return reply(responder, error_response(409, "sold_out", "this product is sold out"));
+        case IntakeVerdict::kOverloaded: {
+          orders_overloaded.add();
+          Response response = error_response(429, "overloaded", "too many orders in line; retry shortly");
+          response.headers.emplace_back("Retry-After", "1");
+          return reply(responder, std::move(response));
+        }
+        case IntakeVerdict::kUnavailable:
+          return reply(responder, error_response(503, "unavailable", "the order could not be stored; retry"));
+      }
+    });
+  }
+
+  Response get_order(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    uint64_t order_id = 0;
+    if (!parse_order_id(id_text, order_id)) return error_response(404, "not_found", "no such order");
+    auto view = ctx.read_store->get_order(order_id);
+    if (!view) return error_response(view.error());
+    store::OrderView order;
+    if (*view) {
+      order = **view;
+    } else {
+      // Accepted but not yet decided (or not yet projected): the queue knows it.
+      auto request_record = ctx.queue->find_order(order_id);
+      if (!request_record) return error_response(request_record.error());
+      if (!*request_record) return error_response(404, "not_found", "no such order");
+      const auto& accepted = **request_record;
+      order.order_id = accepted.order_id;
+      order.product_id = accepted.product_id;
+      order.buyer = accepted.buyer;
+      order.quantity = accepted.quantity;
+      order.status = market::OrderStatus::kAccepted;
+      if (auto* product = ctx.gate->find(accepted.product_id)) order.seller = product->definition.seller;
+    }
+    if (order.buyer != claims->sub && order.seller != claims->sub)
+      return error_response(404, "not_found", "no such order");
+    return json_response(200, order_json(order));
+  }
+
+  Response create_product(const Request& request) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    if (claims->role != Role::kSeller) return error_response(403, "forbidden", "only sellers can create products");
+    auto body = parse_object(request.body);
+    if (!body) return error_response(body.error());
+    auto title = read_string(*body, "title", market::kTitleBytesMax);
+    auto price = read_int(*body, "price_cents", 0, market::kPriceCentsMax);
+    auto currency = read_string(*body, "currency", 3);
+    auto stock = read_int(*body, "stock", 0, market::kStockMax);
+    auto max_per_buyer = read_int(*body, "max_per_buyer", 0, market::kQuantityMax);
+    auto low_threshold = read_int(*body, "low_threshold", 0, market::kStockMax);
+    for (const Error* error :
+         {title ? nullptr : &title.error(), price ? nullptr : &price.error(), currency ? nullptr : &currency.error(),
+          stock ? nullptr : &stock.error(), max_per_buyer ? nullptr : &max_per_buyer.error(),
+          low_threshold ? nullptr : &low_threshold.error()})
+      if (error) return error_response(*error);
+    if (!*title || (*title)->empty()) return error_response(400, "invalid_request", "field 'title' is required");
+    if (!*price) return error_response(400, "invalid_request", "field 'price_cents' is required");
+    if (!*stock) return error_response(400, "invalid_request", "field 'stock' is required");
+    std::string currency_code = currency->value_or("USD");
+    if (currency_code.size() != 3 || !std::all_of(currency_code.begin(), currency_code.end(),
+                                                  [](char c) { return c >= 'A' && c <= 'Z'; }))
+      return error_response(400, "invalid_request", "field 'currency' must be a 3-letter upper-case code");
+
+    auto id = ctx.write_store->allocate_product_id();
+    if (!id) return error_response(id.error());
+    market::ProductDefinition definition;
+    definition.id = *id;
+    definition.seller = claims->sub;
+    definition.title = std::move(**title);
+    definition.price_cents = **price;
+    definition.currency = currency_code;
+    definition.max_per_buyer = static_cast<int32_t>(max_per_buyer->value_or(0));
+    definition.low_threshold = low_threshold->value_or(market::default_low_threshold(**stock));
+    market::Inventory inventory;
+    inventory.product_id = *id;
+    inventory.initial = **stock;
+    inventory.available = **stock;
+    inventory.low_threshold = definition.low_threshold;
+    inventory.version = 1;
+    store::ProductCommit commit;
+    commit.product_id = *id;
+    commit.expected_version = 0;
+    commit.inventory = inventory;
+    commit.definition = definition;
+    market::Event created;
+    created.type = market::EventType::kProductCreated;
+    created.ts_us = ctx.clock->now_us();
+    created.product_id = *id;
+    created.seller = definition.seller;
+    created.definition = definition;
+    created.inventory = inventory;
+    commit.events.push_back(created);
+    auto committed = ctx.write_store->commit(commit);
+    if (!committed) return error_response(committed.error());
+    ctx.gate->upsert(definition, inventory);
+    ctx.projection->wait_for(*committed, kProjectionWait);
+    log_info("product.created", {{"product_id", format_product_id(*id)}, {"seller", definition.seller},
+                                 {"stock", inventory.initial}});
+    return json_response(201, product_json(definition, inventory));
+  }
+
+  Response restock(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    auto body = parse_object(request.body);
+    if (!body) return error_response(body.error());
+    auto quantity = read_int(*body, "quantity", 1, market::kStockMax);
+    if (!quantity) return error_response(quantity.error());
+    if (!*quantity) return error_response(400, "invalid_request", "field 'quantity' is required");
+    uint64_t product_id = 0;
+    if (!parse_product_id(id_text, product_id)) return error_response(404, "not_found", "no such product");
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      auto product = ctx.write_store->get_product(product_id);
+      if (!product) return error_response(product.error());
+      if (!*product) return error_response(404, "not_found", "no such product");
+      const auto& definition = (*product)->definition;
+      if (definition.seller != claims->sub)
+        return error_response(403, "forbidden", "only the product's seller can restock it");
+      market::Inventory inventory = (*product)->inventory;
+      if (inventory.initial + inventory.restocked + **quantity > market::kStockMax)
+        return error_response(400, "invalid_request", "restock would exceed the stock limit");
+      market::apply_restock(inventory, **quantity);
+      inventory.version += 1;
+      store::ProductCommit commit;
+      commit.product_id = product_id;
+      commit.expected_version = (*product)->inventory.version;
+      commit.inventory = inventory;
+      market::Event restocked;
+      restocked.type = market::EventType::kProductRestocked;
+      restocked.ts_us = ctx.clock->now_us();
+      restocked.product_id = product_id;
+      restocked.seller = definition.seller;
+      restocked.quantity = static_cast<int32_t>(std::min<int64_t>(**quantity, INT32_MAX));
+      restocked.inventory = inventory;
+      commit.events.push_back(restocked);
+      auto committed = ctx.write_store->commit(commit);
+      if (committed) {
+        ctx.projection->wait_for(*committed, kProjectionWait);
+        return json_response(200, product_json(definition, inventory));
+      }
+      if (committed.error().code != ErrorCode::kVersionConflict) return error_response(committed.error());
+    }
+    return error_response(503, "unavailable", "product too busy to restock; retry");
+  }
+
+  Response get_product(const Request& request, std::string_view id_text) {
+    uint64_t product_id = 0;
+    if (!parse_product_id(id_text, product_id)) return error_response(404, "not_found", "no such product");
+    auto view = ctx.read_store->get_product(product_id);
+    if (!view) return error_response(view.error());
+    if (!*view) return error_response(404, "not_found", "no such product");
+    json::object body = product_json((*view)->definition, (*view)->inventory);
+    std::string etag = etag_for(body);
+    Response response;
+    if (request.header("if-none-match") == etag) {
+      response.status = 304;
+    } else {
+      response = json_response(200, body);
+    }
+    response.headers.emplace_back("ETag", etag);
+    response.headers.emplace_back("Cache-Control", "public, max-age=1");
+    return response;
+  }
+
+  Response list_products(const Request& request) {
+    std::string seller, after_text, limit_text;
+    http::query_param(request.query(), "seller", seller);
+    uint64_t after = 0;
+    if (http::query_param(request.query(), "cursor", after_text) && !after_text.empty() &&
+        !parse_product_id(after_text, after))
+      return error_response(400, "invalid_request", "bad cursor");
+    size_t limit = 50;
+    if (http::query_param(request.query(), "limit", limit_text)) {
+      char* end = nullptr;
+      long value = std::strtol(limit_text.c_str(), &end, 10);
+      if (end == limit_text.c_str() || *end != '\0' || value < 1 || value > static_cast<long>(kPageLimitMax))
+        return error_response(400, "invalid_request", "limit must be between 1 and 100");
+      limit = static_cast<size_t>(value);
+    }
+    auto page = ctx.read_store->list_products(seller, after, limit);
+    if (!page) return error_response(page.error());
+    json::array items;
+    for (const auto& view : page->items) items.push_back(product_json(view.definition, view.inventory));
+    json::object body;
+    body["items"] = std::move(items);
+    if (page->next_after) body["next"] = format_product_id(*page->next_after);
+    else body["next"] = nullptr;
+    Response response = json_response(200, body);
+    response.headers.emplace_back("Cache-Control", "public, max-age=1");
+    return response;
+  }
+};
+
+Api::Api(ApiContext context) : impl_(std::make_unique<Impl>(std::move(context))) {}
+Api::~Api() = default;
+
+void Api::handle(http::Request& request, http::Responder responder) { impl_->handle(request, responder); }
+
+}  // namespace hawker::app

@@ -1,0 +1,214 @@
+#include "app/server.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "app/api.h"
+#include "checkout/engine.h"
+#include "checkout/http_processor.h"
+#include "checkout/payment_router.h"
+#include "checkout/sandbox_processor.h"
+#include "checkout/workers.h"
+#include "core/jwt.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "store/event_tail.h"
+
+namespace hawker::app {
+
+bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string digits = text.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long value = std::stoul(digits);
+  if (value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+namespace {
+
+class EmbeddedServer final : public Server {
+ public:
+  ~EmbeddedServer() override { stop(); }
+
+  Status start(const ServeOptions& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    if (ec) return make_error(ErrorCode::kIo, "cannot create data folder " + options.data_dir + ": " + ec.message());
+    std::string secret_path = options.secret_file.empty() ? options.data_dir + "/jwt.secret" : options.secret_file;
+    auto secret = load_or_create_secret(secret_path, true);
+    if (!secret) return secret.error();
+
+    auto queue = bus::open_rocks_purchase_queue(options.data_dir + "/queue");
+    if (!queue) return queue.error();
+    queue_ = std::move(*queue);
+    auto write = store::open_rocks_write_store(options.data_dir + "/write");
+    if (!write) return write.error();
+    write_store_ = std::move(*write);
+    auto read = store::open_sqlite_read_store(options.data_dir + "/read.sqlite");
+    if (!read) return read.error();
+    read_store_ = std::move(*read);
+
+    // The gate starts from the write side's state, then follows its events.
+    auto products = write_store_->list_products();
+    if (!products) return products.error();
+    for (const auto& product : *products) gate_.upsert(product.definition, product.inventory);
+    const uint64_t gate_from = write_store_->last_event_seq();
+    if (Status reconciled = reconcile_pending(); !reconciled) return reconciled;
+
+    auto checkpoint = read_store_->checkpoint();
+    if (!checkpoint) return checkpoint.error();
+    projection_ = std::make_unique<store::EventTail>(
+        "projection", *write_store_, *checkpoint,
+        [this](std::span<const market::Event> events) { return read_store_->apply(events); });
+    gate_tail_ = std::make_unique<store::EventTail>("gate", *write_store_, gate_from,
+                                                    [this](std::span<const market::Event> events) {
+                                                      for (const auto& event : events) {
+                                                        gate_.on_event(event);
+                                                        count_event(event);
+                                                      }
+                                                      return Status();
+                                                    });
+    projection_->start();
+    gate_tail_->start();
+
+    checkout::IntakeOptions intake_options;
+    intake_options.queue_depth_max = options.queue_depth_max;
+    intake_ = std::make_unique<checkout::Intake>(*queue_, gate_, SystemClock::instance(), metrics_, intake_options);
+    intake_->start();
+
+    if (!options.payment_url.empty()) {
+      auto processor = checkout::make_http_processor("stripe", options.payment_url);
+      if (!processor) return processor.error();
+      processors_.push_back(std::move(*processor));
+    }
+    checkout::SandboxOptions sandbox;
+    sandbox.latency_ms = options.payment_latency_ms;
+    processors_.push_back(std::make_unique<checkout::SandboxProcessor>(sandbox));
+    std::vector<checkout::PaymentProcessor*> processors;
+    for (auto& processor : processors_) processors.push_back(processor.get());
+    router_ = std::make_unique<checkout::PaymentRouter>(processors, checkout::RouterOptions{}, SystemClock::instance());
+    engine_ = std::make_unique<checkout::CheckoutEngine>(*write_store_, *queue_, *router_, SystemClock::instance());
+    checkout::WorkerOptions worker_options;
+    worker_options.decide_threads = options.decide_threads;
+    worker_options.payment_threads = options.payment_threads;
+    worker_options.batch_max = options.batch_max;
+    worker_options.batch_wait_ms = options.batch_wait_ms;
+    workers_ = std::make_unique<checkout::CheckoutWorkers>(*engine_, *write_store_, *queue_, worker_options);
+    workers_->start();
+    register_gauges();
+
+    ApiContext context;
+    context.write_store = write_store_.get();
+    context.read_store = read_store_.get();
+    context.queue = queue_.get();
+    context.gate = &gate_;
+    context.intake = intake_.get();
+    context.projection = projection_.get();
+    context.metrics = &metrics_;
+    context.clock = &SystemClock::instance();
+    context.secret = *secret;
+    api_ = std::make_unique<Api>(std::move(context));
+
+    http::ServerOptions http_options;
+    if (!split_host_port(options.listen, http_options.address, http_options.port))
+      return make_error(ErrorCode::kInvalid, "--listen must be HOST:PORT, got '" + options.listen + "'");
+    http_options.threads = options.http_threads;
+    http_ = http::make_http_server(http_options,
+                                   [this](http::Request& request, http::Responder responder) {
+                                     api_->handle(request, std::move(responder));
+                                   });
+    if (Status started = http_->start(); !started) return started;
+    log_info("server.listening", {{"address", http_options.address},
+                                  {"port", http_->port()},
+                                  {"data", options.data_dir},
+                                  {"queued", queue_->depth()}});
+    return {};
+  }
+
+  uint16_t port() const override { return http_ ? http_->port() : 0; }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    if (http_) http_->stop();
+    if (intake_) intake_->stop();
+    if (workers_) workers_->stop();
+    if (gate_tail_) gate_tail_->stop();
+    if (projection_) projection_->stop();
+    log_info("server.stopped");
+  }
+
+ private:
+  // Units waiting in the queue undecided count against the gate's stock.
+  Status reconcile_pending() {
+    auto unacked = queue_->unacked();
+    if (!unacked) return unacked.error();
+    for (const auto& request : *unacked) {
+      auto order = write_store_->get_order(request.order_id);
+      if (!order) return order.error();
+      if (!*order) gate_.add_pending(request.product_id, request.quantity);
+    }
+    return {};
+  }
+
+  void count_event(const market::Event& event) {
+    using market::EventType;
+    switch (event.type) {
+      case EventType::kOrderReserved: orders_reserved_->add(); break;
+      case EventType::kOrderConfirmed: orders_confirmed_->add(); break;
+      case EventType::kOrderRejected: orders_rejected_->add(); break;
+      default: break;
+    }
+  }
+
+  void register_gauges() {
+    metrics_.gauge("hawker_queue_depth", "Purchase requests queued and not yet decided",
+                   [this] { return static_cast<double>(queue_->depth()); });
+    auto& stats = engine_->stats();
+    metrics_.gauge("hawker_checkout_commit_conflicts_total", "Optimistic commits that lost a version race",
+                   [&stats] { return static_cast<double>(stats.conflicts.load()); });
+    metrics_.gauge("hawker_checkout_commits_total", "Write-side commits by checkout",
+                   [&stats] { return static_cast<double>(stats.commits.load()); });
+    metrics_.gauge("hawker_checkout_redelivered_total", "Requests delivered again and skipped as already decided",
+                   [&stats] { return static_cast<double>(stats.redelivered.load()); });
+    metrics_.gauge("hawker_events_last_seq", "Seq of the last committed event",
+                   [this] { return static_cast<double>(write_store_->last_event_seq()); });
+    metrics_.gauge("hawker_projection_seq", "Seq of the last event projected to the read side",
+                   [this] { return static_cast<double>(projection_->position()); });
+  }
+
+  Registry metrics_;
+  Counter* orders_reserved_ = &metrics_.counter("hawker_orders_total{status=\"reserved\"}", "Orders by status reached");
+  Counter* orders_confirmed_ = &metrics_.counter("hawker_orders_total{status=\"confirmed\"}", "Orders by status reached");
+  Counter* orders_rejected_ = &metrics_.counter("hawker_orders_total{status=\"rejected\"}", "Orders by status reached");
+  bus::PurchaseQueuePtr queue_;
+  store::WriteStorePtr write_store_;
+  store::ReadStorePtr read_store_;
+  checkout::Gate gate_;
+  std::unique_ptr<store::EventTail> projection_;
+  std::unique_ptr<store::EventTail> gate_tail_;
+  std::unique_ptr<checkout::Intake> intake_;
+  std::vector<checkout::PaymentProcessorPtr> processors_;
+  std::unique_ptr<checkout::PaymentRouter> router_;
+  std::unique_ptr<checkout::CheckoutEngine> engine_;
+  std::unique_ptr<checkout::CheckoutWorkers> workers_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<http::HttpServer> http_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> start_server(const ServeOptions& options) {
+  auto server = std::make_unique<EmbeddedServer>();
+  if (Status started = server->start(options); !started) return started.error();
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace hawker::app

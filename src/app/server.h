@@ -1,0 +1,44 @@
+// Server: one hawker process on the embedded default — RocksDB purchase
+// queue and write store, SQLite read store, the gate and intake, checkout
+// workers, event tails (projection, gate), and the HTTP API.
+//
+// start() opens everything under the data folder, recovers (orders waiting in
+// the queue or for payment are picked up again), and serves; stop() shuts
+// down in reverse order. Start and stop from one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace hawker::app {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "hawker-data";
+  std::string secret_file;  // default DATA/jwt.secret
+  int http_threads = 2;
+  int decide_threads = 2;
+  int payment_threads = 4;
+  int payment_latency_ms = 0;
+  std::string payment_url;  // a Stripe-style processor tried before the sandbox
+  size_t queue_depth_max = 200'000;
+  size_t batch_max = 4096;
+  int batch_wait_ms = 2;
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  virtual uint16_t port() const = 0;
+  virtual void stop() = 0;
+};
+
+Result<std::unique_ptr<Server>> start_server(const ServeOptions& options);
+
+// Splits "host:port"; false when malformed.
+bool split_host_port(const std::string& text, std::string& host, uint16_t& port);
+
+}  // namespace hawker::app

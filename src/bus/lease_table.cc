@@ -1,0 +1,110 @@
+#include "bus/lease_table.h"
+
+#include "core/clock.h"
+
+namespace hawker::bus {
+
+void LeaseTable::add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries) {
+  if (entries.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, request] : entries) {
+      entries_[id] = Entry{request, 0, 0};
+      ready_.insert(id);
+    }
+  }
+  ready_changed_.notify_all();
+}
+
+void LeaseTable::reclaim_expired_locked(int64_t now_us) {
+  while (!leases_.empty() && leases_.begin()->first <= now_us) {
+    auto [deadline, id] = *leases_.begin();
+    leases_.erase(leases_.begin());
+    auto found = entries_.find(id);
+    if (found != entries_.end() && found->second.lease_deadline_us == deadline) {
+      found->second.lease_deadline_us = 0;
+      ready_.insert(id);
+    }
+  }
+}
+
+std::vector<Delivery> LeaseTable::fetch(size_t max, std::chrono::milliseconds wait) {
+  std::vector<Delivery> out;
+  std::unique_lock lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    int64_t now = monotonic_us();
+    reclaim_expired_locked(now);
+    if (!ready_.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    // Wake for new entries, the end of the wait, or the next lease expiry.
+    auto wake = deadline;
+    if (!leases_.empty()) {
+      auto lease_end = std::chrono::steady_clock::now() + std::chrono::microseconds(leases_.begin()->first - now);
+      if (lease_end < wake) wake = lease_end;
+    }
+    ready_changed_.wait_until(lock, wake);
+  }
+  const int64_t lease_deadline = monotonic_us() + std::chrono::duration_cast<std::chrono::microseconds>(ack_wait_).count();
+  while (!ready_.empty() && out.size() < max) {
+    uint64_t id = *ready_.begin();
+    ready_.erase(ready_.begin());
+    Entry& entry = entries_.at(id);
+    entry.lease_deadline_us = lease_deadline;
+    ++entry.attempt;
+    leases_.emplace(lease_deadline, id);
+    out.push_back(Delivery{id, entry.attempt, entry.request});
+  }
+  return out;
+}
+
+std::vector<uint64_t> LeaseTable::ack(std::span<const uint64_t> delivery_ids) {
+  std::vector<uint64_t> removed;
+  std::lock_guard lock(mutex_);
+  for (uint64_t id : delivery_ids) {
+    if (entries_.erase(id)) {
+      ready_.erase(id);
+      removed.push_back(id);
+    }
+  }
+  return removed;
+}
+
+void LeaseTable::release(std::span<const uint64_t> delivery_ids) {
+  {
+    std::lock_guard lock(mutex_);
+    for (uint64_t id : delivery_ids) {
+      auto found = entries_.find(id);
+      if (found == entries_.end() || found->second.lease_deadline_us == 0) continue;
+      found->second.lease_deadline_us = 0;
+      ready_.insert(id);
+    }
+  }
+  ready_changed_.notify_all();
+}
+
+void LeaseTable::expire_all() {
+  {
+    std::lock_guard lock(mutex_);
+    leases_.clear();
+    for (auto& [id, entry] : entries_) {
+      entry.lease_deadline_us = 0;
+      ready_.insert(id);
+    }
+  }
+  ready_changed_.notify_all();
+}
+
+size_t LeaseTable::depth() {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+std::vector<market::PurchaseRequest> LeaseTable::unacked() {
+  std::lock_guard lock(mutex_);
+  std::vector<market::PurchaseRequest> out;
+  out.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) out.push_back(entry.request);
+  return out;
+}
+
+}  // namespace hawker::bus

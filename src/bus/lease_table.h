@@ -1,0 +1,50 @@
+// LeaseTable: the in-memory index of unacked queue entries shared by every
+// PurchaseQueue adapter that keeps its own log (RocksDB, memory). It hands out
+// entries in append order, leases them for the ack wait, and puts expired
+// leases back in line (at-least-once delivery). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "bus/purchase_queue.h"
+
+namespace hawker::bus {
+
+class LeaseTable {
+ public:
+  explicit LeaseTable(std::chrono::milliseconds ack_wait) : ack_wait_(ack_wait) {}
+
+  // Adds entries that are now durable.
+  void add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries);
+  std::vector<Delivery> fetch(size_t max, std::chrono::milliseconds wait);
+  // Removes acked entries; returns the ids that were still present.
+  std::vector<uint64_t> ack(std::span<const uint64_t> delivery_ids);
+  void release(std::span<const uint64_t> delivery_ids);
+  // Every lease ends now: what a restart does.
+  void expire_all();
+  size_t depth();
+  std::vector<market::PurchaseRequest> unacked();
+
+ private:
+  struct Entry {
+    market::PurchaseRequest request;
+    uint32_t attempt = 0;
+    int64_t lease_deadline_us = 0;  // 0: not leased
+  };
+  void reclaim_expired_locked(int64_t now_us);
+
+  const std::chrono::milliseconds ack_wait_;
+  std::mutex mutex_;
+  std::condition_variable ready_changed_;
+  std::map<uint64_t, Entry> entries_;
+  std::set<uint64_t> ready_;
+  std::multimap<int64_t, uint64_t> leases_;  // deadline -> id
+};
+
+}  // namespace hawker::bus

@@ -1,0 +1,65 @@
+// CheckoutEngine: decides batches of purchase requests and settles reserved
+// orders, against the WriteStore and PurchaseQueue ports.
+//
+// decide(): group a fetched batch by product (arrival order kept), load each
+// product's state, run market::decide_batch in memory, and commit with the
+// version read; on a version conflict reload and decide again (at most
+// retries_max times). Requests whose order already exists are redeliveries:
+// no-ops. The batch is acked only after its commit; a failed commit releases
+// the leases so the requests come back.
+// settle(): charge reserved orders through the router and commit confirmed or
+// rejected (releasing stock: compensation), again conditionally.
+// Synchronous and stateless between calls: the worker threads and the
+// deterministic simulator both drive it. Thread-safe if its ports are.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "bus/purchase_queue.h"
+#include "checkout/payment_router.h"
+#include "core/clock.h"
+#include "store/write_store.h"
+
+namespace hawker::checkout {
+
+struct EngineOptions {
+  int retries_max = 32;  // version conflicts tolerated per product per batch
+};
+
+struct EngineStats {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> decided{0};
+  std::atomic<uint64_t> redelivered{0};
+  std::atomic<uint64_t> conflicts{0};
+  std::atomic<uint64_t> commits{0};
+};
+
+class CheckoutEngine {
+ public:
+  CheckoutEngine(store::WriteStore& store, bus::PurchaseQueue& queue, PaymentRouter& router, const Clock& clock,
+                 EngineOptions options = {});
+
+  // Decides, commits and acks. Returns the orders it reserved (to settle).
+  Result<std::vector<market::OrderRecord>> decide(std::span<const bus::Delivery> deliveries);
+  // Charges and finalises reserved orders; already-final orders are skipped.
+  Status settle(std::span<const market::OrderRecord> reserved);
+  // Finalises orders whose settlement is already known (used by settle()).
+  Status finalize(uint64_t product_id, std::span<const std::pair<market::OrderRecord, Settlement>> outcomes);
+
+  EngineStats& stats() { return stats_; }
+
+ private:
+  Result<std::vector<market::OrderRecord>> decide_product(uint64_t product_id,
+                                                          std::span<const bus::Delivery* const> deliveries);
+
+  store::WriteStore& store_;
+  bus::PurchaseQueue& queue_;
+  PaymentRouter& router_;
+  const Clock& clock_;
+  EngineOptions options_;
+  EngineStats stats_;
+};
+
+}  // namespace hawker::checkout

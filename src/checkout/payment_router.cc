@@ -1,0 +1,85 @@
+#include "checkout/payment_router.h"
+
+#include <thread>
+
+#include "core/ids.h"
+#include "core/log.h"
+
+namespace hawker::checkout {
+
+ChargeRequest charge_for(const market::OrderRecord& order) {
+  return ChargeRequest{format_order_id(order.order_id), order.amount_cents, order.currency, order.payment_token};
+}
+
+PaymentRouter::PaymentRouter(std::vector<PaymentProcessor*> processors, RouterOptions options, const Clock& clock)
+    : processors_(std::move(processors)), options_(options), clock_(clock), breakers_(processors_.size()) {}
+
+PaymentProcessor* PaymentRouter::find(const std::string& name) const {
+  for (auto* processor : processors_)
+    if (processor->name() == name) return processor;
+  return nullptr;
+}
+
+std::string PaymentRouter::choose(std::string_view currency) {
+  std::lock_guard lock(mutex_);
+  const int64_t now = clock_.now_us();
+  for (size_t i = 0; i < processors_.size(); ++i) {
+    if (!processors_[i]->supports(currency)) continue;
+    if (breakers_[i].open_until_us > now) continue;
+    return processors_[i]->name();
+  }
+  return {};
+}
+
+bool PaymentRouter::breaker_open(const std::string& processor) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < processors_.size(); ++i)
+    if (processors_[i]->name() == processor) return breakers_[i].open_until_us > clock_.now_us();
+  return false;
+}
+
+void PaymentRouter::record(const std::string& name, bool healthy) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < processors_.size(); ++i) {
+    if (processors_[i]->name() != name) continue;
+    Breaker& breaker = breakers_[i];
+    if (healthy) {
+      breaker.consecutive_failures = 0;
+      breaker.open_until_us = 0;
+    } else if (++breaker.consecutive_failures >= options_.failure_threshold) {
+      breaker.open_until_us = clock_.now_us() + int64_t{options_.open_ms} * 1000;
+      log_warn("payment.breaker_open", {{"processor", name}});
+    }
+  }
+}
+
+Settlement PaymentRouter::settle(const market::OrderRecord& order) {
+  PaymentProcessor* processor = find(order.processor);
+  if (processor == nullptr) return Settlement::kFailed;  // none could take it at reservation
+  const ChargeRequest charge = charge_for(order);
+  bool ambiguous = false;
+  int backoff_ms = options_.retry_backoff_ms;
+  for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
+    PaymentOutcome outcome = processor->authorize(charge);
+    if (outcome == PaymentOutcome::kApproved || outcome == PaymentOutcome::kDeclined) {
+      record(order.processor, true);
+      return outcome == PaymentOutcome::kApproved ? Settlement::kConfirmed : Settlement::kDeclined;
+    }
+    record(order.processor, false);
+    if (outcome == PaymentOutcome::kTimeout) ambiguous = true;
+    if (attempt < options_.attempts_max && backoff_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms *= 2;
+    }
+  }
+  if (ambiguous) {
+    // The charge may have gone through: cancel it under the same key so a
+    // rejected order never leaves money taken.
+    PaymentOutcome voided = processor->void_charge(charge);
+    if (voided != PaymentOutcome::kApproved)
+      log_error("payment.void_failed", {{"order_id", charge.idempotency_key}, {"processor", order.processor}});
+  }
+  return Settlement::kFailed;
+}
+
+}  // namespace hawker::checkout

@@ -1,0 +1,102 @@
+#include "checkout/workers.h"
+
+#include "core/log.h"
+
+namespace hawker::checkout {
+
+CheckoutWorkers::CheckoutWorkers(CheckoutEngine& engine, store::WriteStore& store, bus::PurchaseQueue& queue,
+                                 WorkerOptions options)
+    : engine_(engine), store_(store), queue_(queue), options_(options) {}
+
+CheckoutWorkers::~CheckoutWorkers() { stop(); }
+
+void CheckoutWorkers::start() {
+  for (int i = 0; i < options_.decide_threads; ++i) threads_.emplace_back([this] { decide_loop(); });
+  for (int i = 0; i < options_.payment_threads; ++i) threads_.emplace_back([this] { payment_loop(); });
+  threads_.emplace_back([this] { sweep_loop(); });
+}
+
+void CheckoutWorkers::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void CheckoutWorkers::enqueue_payments(std::vector<market::OrderRecord>&& orders) {
+  if (orders.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& order : orders)
+      if (in_flight_.insert(order.order_id).second) to_settle_.push_back(std::move(order));
+  }
+  changed_.notify_all();
+}
+
+void CheckoutWorkers::decide_loop() {
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    auto batch = queue_.fetch(options_.batch_max, std::chrono::milliseconds(options_.batch_wait_ms * 20));
+    if (!batch) {
+      log_error("checkout.fetch_failed", {{"error", batch.error().message}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    if (batch->empty()) continue;
+    // Let a burst gather for up to batch_wait_ms: fuller batches, fewer commits.
+    if (batch->size() < options_.batch_max && options_.batch_wait_ms > 0) {
+      auto more = queue_.fetch(options_.batch_max - batch->size(), std::chrono::milliseconds(options_.batch_wait_ms));
+      if (more) batch->insert(batch->end(), more->begin(), more->end());
+    }
+    auto reserved = engine_.decide(*batch);
+    if (!reserved) {
+      log_error("checkout.decide_failed", {{"error", reserved.error().message}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    enqueue_payments(std::move(*reserved));
+  }
+}
+
+void CheckoutWorkers::payment_loop() {
+  std::vector<market::OrderRecord> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !to_settle_.empty(); });
+      if (stopping_) return;
+      while (!to_settle_.empty() && batch.size() < options_.settle_batch_max) {
+        batch.push_back(std::move(to_settle_.front()));
+        to_settle_.pop_front();
+      }
+    }
+    Status settled = engine_.settle(batch);
+    if (!settled) log_error("checkout.settle_failed", {{"error", settled.error().message}});
+    {
+      // Failed settles stay awaiting payment in the store; the sweep retries them.
+      std::lock_guard lock(mutex_);
+      for (const auto& order : batch) in_flight_.erase(order.order_id);
+    }
+    batch.clear();
+  }
+}
+
+void CheckoutWorkers::sweep_loop() {
+  while (true) {
+    auto awaiting = store_.awaiting_payment(10'000);
+    if (awaiting) enqueue_payments(std::move(*awaiting));
+    else log_error("checkout.sweep_failed", {{"error", awaiting.error().message}});
+    std::unique_lock lock(mutex_);
+    if (changed_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms), [&] { return stopping_; }))
+      return;
+  }
+}
+
+}  // namespace hawker::checkout

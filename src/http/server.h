@@ -1,0 +1,47 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast, hidden behind this
+// Beast-free header.
+//
+// Each connection runs on its own strand; a handler gets the request and a
+// Responder it may answer from any thread (so slow work, like waiting for a
+// synced append, never blocks a network thread). Limits: request body,
+// header size, read timeouts, and the number of open connections.
+// start() and stop() from one thread; the handler is called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "http/message.h"
+
+namespace hawker::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0: pick a free port
+  int threads = 2;
+  size_t body_bytes_max = 16 * 1024;
+  size_t header_bytes_max = 8 * 1024;
+  int read_timeout_ms = 10'000;   // for one request's header and body
+  int idle_timeout_ms = 60'000;   // keep-alive between requests
+  size_t connections_max = 10'000;
+};
+
+using Handler = std::function<void(Request&, Responder)>;
+
+class HttpServer {
+ public:
+  virtual ~HttpServer() = default;
+  // Binds and starts serving on background threads.
+  virtual Status start() = 0;
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes connections, joins the threads.
+  virtual void stop() = 0;
+  virtual size_t open_connections() const = 0;
+};
+
+std::unique_ptr<HttpServer> make_http_server(ServerOptions options, Handler handler);
+
+}  // namespace hawker::http

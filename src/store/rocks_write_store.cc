@@ -1,0 +1,251 @@
+// RocksWriteStore: the embedded write side on RocksDB.
+//
+// Column families: products (id -> product), orders (id -> order), holdings
+// (product id + buyer -> units), payments (order ids awaiting payment), events
+// (seq -> event). A commit is one WriteBatch written with sync=true, so the
+// state change and its events (the outbox) are durable together or not at all.
+// Commits are serialised by one mutex: the version check and the seq
+// assignment happen under it. Reads use a RocksDB snapshot so a decision load
+// sees one consistent state.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "store/codec.h"
+#include "store/write_store.h"
+
+namespace hawker::store {
+namespace {
+
+std::string u64_key(uint64_t value) {
+  std::string key;
+  append_u64_be(key, value);
+  return key;
+}
+
+std::string holding_key(uint64_t product_id, std::string_view buyer) {
+  std::string key = u64_key(product_id);
+  key.append(buyer);
+  return key;
+}
+
+Error io_error(const rocksdb::Status& status) { return make_error(ErrorCode::kIo, "rocksdb: " + status.ToString()); }
+
+class RocksWriteStore final : public WriteStore {
+ public:
+  ~RocksWriteStore() override {
+    for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+    delete db_;
+  }
+
+  static Result<WriteStorePtr> open(const std::string& directory) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.IncreaseParallelism(2);
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "products", "orders", "holdings", "payments", "events"})
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    auto store = std::unique_ptr<RocksWriteStore>(new RocksWriteStore());
+    rocksdb::Status status = rocksdb::DB::Open(options, directory, families, &store->handles_, &store->db_);
+    if (!status.ok()) return io_error(status);
+    if (Status recovered = store->recover(); !recovered) return recovered.error();
+    return WriteStorePtr(std::move(store));
+  }
+
+  Result<uint64_t> commit(const ProductCommit& commit) override {
+    uint64_t last_seq;
+    {
+      std::lock_guard lock(commit_mutex_);
+      auto stored = read_product(commit.product_id, nullptr);
+      if (!stored) return stored.error();
+      if (Status valid = validate_commit(commit, *stored); !valid) return valid.error();
+      ProductSnapshot product;
+      product.definition = commit.definition ? *commit.definition : (*stored)->definition;
+      product.inventory = commit.inventory;
+      rocksdb::WriteBatch batch;
+      batch.Put(handles_[kProducts], u64_key(commit.product_id), encode_product(product));
+      for (const auto& order : commit.orders) {
+        std::string key = u64_key(order.order_id);
+        batch.Put(handles_[kOrders], key, encode_order(order));
+        if (order.status == market::OrderStatus::kReserved) batch.Put(handles_[kPayments], key, "");
+        else batch.Delete(handles_[kPayments], key);
+      }
+      for (const auto& [buyer, units] : commit.holdings)
+        batch.Put(handles_[kHoldings], holding_key(commit.product_id, buyer), std::to_string(units));
+      uint64_t seq = last_seq_;
+      for (const auto& event : commit.events) {
+        market::Event numbered = event;
+        numbered.seq = ++seq;
+        batch.Put(handles_[kEvents], u64_key(seq), market::encode_event(numbered));
+      }
+      rocksdb::WriteOptions write_options;
+      write_options.sync = true;
+      rocksdb::Status status = db_->Write(write_options, &batch);
+      if (!status.ok()) return io_error(status);
+      if (commit.product_id >= next_product_id_) next_product_id_ = commit.product_id + 1;
+      {
+        std::lock_guard events_lock(events_mutex_);
+        last_seq_ = seq;
+      }
+      last_seq = seq;
+    }
+    events_changed_.notify_all();
+    return last_seq;
+  }
+
+  Result<std::optional<ProductSnapshot>> get_product(uint64_t product_id) override {
+    return read_product(product_id, nullptr);
+  }
+
+  Result<std::vector<ProductSnapshot>> list_products() override {
+    std::vector<ProductSnapshot> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kProducts]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto product = decode_product(it->value().ToStringView());
+      if (!product) return product.error();
+      out.push_back(std::move(*product));
+    }
+    if (!it->status().ok()) return io_error(it->status());
+    return out;
+  }
+
+  Result<uint64_t> allocate_product_id() override {
+    std::lock_guard lock(commit_mutex_);
+    return next_product_id_++;
+  }
+
+  Result<DecisionLoad> load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
+                                         std::span<const uint64_t> order_ids) override {
+    const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+    struct Release {
+      rocksdb::DB* db;
+      const rocksdb::Snapshot* snapshot;
+      ~Release() { db->ReleaseSnapshot(snapshot); }
+    } release{db_, snapshot};
+    rocksdb::ReadOptions read_options;
+    read_options.snapshot = snapshot;
+    auto product = read_product(product_id, snapshot);
+    if (!product) return product.error();
+    if (!*product) return make_error(ErrorCode::kNotFound, "unknown product");
+    DecisionLoad load;
+    load.product = std::move(**product);
+    load.holdings.reserve(buyers.size());
+    std::string value;
+    for (std::string_view buyer : buyers) {
+      rocksdb::Status status = db_->Get(read_options, handles_[kHoldings], holding_key(product_id, buyer), &value);
+      if (status.IsNotFound()) load.holdings.push_back(0);
+      else if (!status.ok()) return io_error(status);
+      else load.holdings.push_back(static_cast<int32_t>(std::stol(value)));
+    }
+    load.order_exists.reserve(order_ids.size());
+    for (uint64_t id : order_ids) {
+      rocksdb::Status status = db_->Get(read_options, handles_[kOrders], u64_key(id), &value);
+      if (!status.ok() && !status.IsNotFound()) return io_error(status);
+      load.order_exists.push_back(status.ok() ? 1 : 0);
+    }
+    return load;
+  }
+
+  Result<std::optional<market::OrderRecord>> get_order(uint64_t order_id) override {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), handles_[kOrders], u64_key(order_id), &value);
+    if (status.IsNotFound()) return std::optional<market::OrderRecord>();
+    if (!status.ok()) return io_error(status);
+    auto order = decode_order(value);
+    if (!order) return order.error();
+    return std::optional<market::OrderRecord>(std::move(*order));
+  }
+
+  Result<std::vector<market::OrderRecord>> awaiting_payment(size_t limit) override {
+    std::vector<uint64_t> ids;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kPayments]));
+      for (it->SeekToFirst(); it->Valid() && ids.size() < limit; it->Next())
+        ids.push_back(read_u64_be(it->key().ToStringView()));
+      if (!it->status().ok()) return io_error(it->status());
+    }
+    std::vector<market::OrderRecord> out;
+    for (uint64_t id : ids) {
+      auto order = get_order(id);
+      if (!order) return order.error();
+      if (*order) out.push_back(std::move(**order));
+    }
+    return out;
+  }
+
+  Result<std::vector<market::Event>> read_events(uint64_t after_seq, size_t limit) override {
+    const uint64_t visible = last_event_seq();
+    std::vector<market::Event> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEvents]));
+    for (it->Seek(u64_key(after_seq + 1)); it->Valid() && out.size() < limit; it->Next()) {
+      uint64_t seq = read_u64_be(it->key().ToStringView());
+      if (seq > visible) break;
+      auto event = market::decode_event(it->value().ToStringView());
+      if (!event) return event.error();
+      out.push_back(std::move(*event));
+    }
+    if (!it->status().ok()) return io_error(it->status());
+    return out;
+  }
+
+  uint64_t last_event_seq() override {
+    std::lock_guard lock(events_mutex_);
+    return last_seq_;
+  }
+
+  void wait_for_events(uint64_t after_seq, std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(events_mutex_);
+    events_changed_.wait_for(lock, timeout, [&] { return last_seq_ > after_seq; });
+  }
+
+ private:
+  enum Family { kDefault = 0, kProducts, kOrders, kHoldings, kPayments, kEvents };
+
+  RocksWriteStore() = default;
+
+  Status recover() {
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEvents]));
+      it->SeekToLast();
+      if (it->Valid()) last_seq_ = read_u64_be(it->key().ToStringView());
+      if (!it->status().ok()) return io_error(it->status());
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kProducts]));
+    it->SeekToLast();
+    if (it->Valid()) next_product_id_ = read_u64_be(it->key().ToStringView()) + 1;
+    if (!it->status().ok()) return io_error(it->status());
+    return {};
+  }
+
+  Result<std::optional<ProductSnapshot>> read_product(uint64_t product_id, const rocksdb::Snapshot* snapshot) {
+    rocksdb::ReadOptions read_options;
+    read_options.snapshot = snapshot;
+    std::string value;
+    rocksdb::Status status = db_->Get(read_options, handles_[kProducts], u64_key(product_id), &value);
+    if (status.IsNotFound()) return std::optional<ProductSnapshot>();
+    if (!status.ok()) return io_error(status);
+    auto product = decode_product(value);
+    if (!product) return product.error();
+    return std::optional<ProductSnapshot>(std::move(*product));
+  }
+
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::mutex commit_mutex_;  // serialises commits and id allocation
+  uint64_t next_product_id_ = 1;
+  std::mutex events_mutex_;
+  std::condition_variable events_changed_;
+  uint64_t last_seq_ = 0;  // guarded by events_mutex_, written under commit_mutex_ too
+};
+
+}  // namespace
+
+Result<WriteStorePtr> open_rocks_write_store(const std::string& directory) { return RocksWriteStore::open(directory); }
+
+}  // namespace hawker::store

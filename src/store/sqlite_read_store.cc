@@ -1,0 +1,551 @@
+// SqliteReadStore: the embedded adapter of the ReadStore port (read_store.h).
+//
+// One SQLite connection in WAL mode with synchronous=FULL, so a committed
+// apply() survives a crash of the process or the machine. Every statement is
+// prepared once at open and kept for the store's life.
+//
+// Invariants:
+// - meta holds exactly one row; its checkpoint is the seq of the last applied
+//   event and only grows.
+// - A product's stored counts come from the event with the highest inventory
+//   version seen for it.
+// - An order's status never moves backwards: a confirmed or rejected row is
+//   final, and seller_totals counts each order's confirmation once.
+// Ids are 64-bit unsigned; they are stored bit for bit in SQLite's signed
+// INTEGER (order ids are random and may exceed INT64_MAX). Product ids are
+// small sequential numbers, so ordering products by the stored id is their
+// numeric order.
+//
+// Thread-safety: every public method takes mutex_, so the connection and its
+// statements are used by one thread at a time; nothing calls out while
+// holding it.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "store/read_store.h"
+
+namespace hawker::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+// The most products one list_products() call returns; a larger `limit` is
+// clamped, and next_after still leads to the next page.
+constexpr size_t kProductPageMax = 1000;
+
+constexpr std::string_view kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS products(
+  id INTEGER PRIMARY KEY,
+  seller TEXT NOT NULL,
+  title TEXT NOT NULL,
+  price_cents INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  max_per_buyer INTEGER NOT NULL,
+  low_threshold INTEGER NOT NULL,
+  initial INTEGER NOT NULL,
+  restocked INTEGER NOT NULL,
+  available INTEGER NOT NULL,
+  reserved INTEGER NOT NULL,
+  sold INTEGER NOT NULL,
+  version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS products_by_seller ON products(seller, id);
+CREATE TABLE IF NOT EXISTS orders(
+  id INTEGER PRIMARY KEY,
+  product_id INTEGER NOT NULL,
+  buyer TEXT NOT NULL,
+  seller TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  amount_cents INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  accepted_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seller_totals(
+  seller TEXT PRIMARY KEY,
+  orders_confirmed INTEGER NOT NULL,
+  units_sold INTEGER NOT NULL,
+  revenue_cents INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checkpoint INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(id, checkpoint) VALUES (1, 0);
+)sql";
+
+constexpr std::string_view kProductColumns =
+    "id, seller, title, price_cents, currency, max_per_buyer, low_threshold, "
+    "initial, restocked, available, reserved, sold, version";
+
+// The status literals are order_status_name()'s; a final row is never updated.
+constexpr std::string_view kUpsertOrderSql =
+    "INSERT INTO orders(id, product_id, buyer, seller, quantity, amount_cents, status, reason, "
+    "accepted_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT(id) DO UPDATE SET product_id = excluded.product_id, buyer = excluded.buyer, "
+    "seller = excluded.seller, quantity = excluded.quantity, amount_cents = excluded.amount_cents, "
+    "status = excluded.status, reason = excluded.reason, accepted_us = excluded.accepted_us, "
+    "updated_us = excluded.updated_us "
+    "WHERE orders.status NOT IN ('confirmed', 'rejected')";
+
+struct ConnectionCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using ConnectionPtr = std::unique_ptr<sqlite3, ConnectionCloser>;
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+Error io_error(sqlite3* db, std::string_view what) {
+  std::string message = "sqlite read store: ";
+  message.append(what);
+  message.append(": ");
+  message.append(db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+  return make_error(ErrorCode::kIo, std::move(message));
+}
+
+int64_t to_stored_id(uint64_t id) { return static_cast<int64_t>(id); }
+uint64_t from_stored_id(int64_t id) { return static_cast<uint64_t>(id); }
+
+// Binds parameters 1, 2, ... in order and remembers the first failure, so a
+// caller checks every bind with one test.
+class Binder {
+ public:
+  explicit Binder(sqlite3_stmt* statement) : statement_(statement) {}
+
+  Binder& integer(int64_t value) {
+    record(sqlite3_bind_int64(statement_, ++index_, value));
+    return *this;
+  }
+  Binder& id(uint64_t value) { return integer(to_stored_id(value)); }
+  // The text must outlive the statement's use: StatementUse clears bindings.
+  Binder& text(std::string_view value) {
+    record(sqlite3_bind_text(statement_, ++index_, value.data(), static_cast<int>(value.size()), SQLITE_STATIC));
+    return *this;
+  }
+  bool ok() const { return rc_ == SQLITE_OK; }
+
+ private:
+  void record(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
+  }
+
+  sqlite3_stmt* statement_;
+  int index_ = 0;
+  int rc_ = SQLITE_OK;
+};
+
+// Scope of one use of a kept statement: resets it and drops its bindings on
+// exit, whatever path the caller leaves by.
+class StatementUse {
+ public:
+  explicit StatementUse(const StatementPtr& statement) : statement_(statement.get()) {}
+  ~StatementUse() {
+    sqlite3_reset(statement_);  // returns the last step's error, already handled
+    sqlite3_clear_bindings(statement_);
+  }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+
+  sqlite3_stmt* get() const { return statement_; }
+  Binder bind() const { return Binder(statement_); }
+
+ private:
+  sqlite3_stmt* statement_;
+};
+
+std::string column_text(sqlite3_stmt* statement, int column) {
+  const unsigned char* text = sqlite3_column_text(statement, column);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+int64_t column_integer(sqlite3_stmt* statement, int column) { return sqlite3_column_int64(statement, column); }
+
+// Reads a row in kProductColumns order.
+ProductView read_product(sqlite3_stmt* statement) {
+  ProductView view;
+  view.definition.id = from_stored_id(column_integer(statement, 0));
+  view.definition.seller = column_text(statement, 1);
+  view.definition.title = column_text(statement, 2);
+  view.definition.price_cents = column_integer(statement, 3);
+  view.definition.currency = column_text(statement, 4);
+  view.definition.max_per_buyer = static_cast<int32_t>(column_integer(statement, 5));
+  view.definition.low_threshold = column_integer(statement, 6);
+  view.inventory.product_id = view.definition.id;
+  view.inventory.low_threshold = view.definition.low_threshold;
+  view.inventory.initial = column_integer(statement, 7);
+  view.inventory.restocked = column_integer(statement, 8);
+  view.inventory.available = column_integer(statement, 9);
+  view.inventory.reserved = column_integer(statement, 10);
+  view.inventory.sold = column_integer(statement, 11);
+  view.inventory.version = from_stored_id(column_integer(statement, 12));
+  view.state = market::stock_state(view.inventory);
+  return view;
+}
+
+bool is_notice(market::EventType type) {
+  return type == market::EventType::kLowStock || type == market::EventType::kSoldOut ||
+         type == market::EventType::kPaymentFailed;
+}
+
+class SqliteReadStore final : public ReadStore {
+ public:
+  static Result<ReadStorePtr> open(const std::string& path);
+
+  Status apply(std::span<const market::Event> events) override;
+  Result<uint64_t> checkpoint() override;
+  Result<std::optional<ProductView>> get_product(uint64_t product_id) override;
+  Result<ProductPage> list_products(const std::string& seller, uint64_t after, size_t limit) override;
+  Result<std::optional<OrderView>> get_order(uint64_t order_id) override;
+  Result<SellerTotals> seller_totals(const std::string& seller) override;
+
+ private:
+  explicit SqliteReadStore(ConnectionPtr db) : db_(std::move(db)) {}
+
+  Status prepare_all();
+  Status prepare(StatementPtr& statement, std::string_view sql);
+  Status step_done(const StatementUse& use, std::string_view what);
+  Status execute(const StatementPtr& statement, std::string_view what);
+  Result<uint64_t> read_checkpoint();
+  Status apply_one(const market::Event& event);
+  Status insert_product(const market::Event& event);
+  Status update_inventory(uint64_t product_id, const market::Inventory& inventory);
+  Status upsert_order(const market::Event& event, market::OrderStatus status);
+  Status add_confirmed_sale(const market::Event& event);
+  Status write_checkpoint(uint64_t seq);
+
+  std::mutex mutex_;
+  ConnectionPtr db_;  // declared first: outlives the statements below
+  StatementPtr begin_;
+  StatementPtr commit_;
+  StatementPtr rollback_;
+  StatementPtr select_checkpoint_;
+  StatementPtr update_checkpoint_;
+  StatementPtr insert_product_;
+  StatementPtr update_inventory_;
+  StatementPtr upsert_order_;
+  StatementPtr add_seller_totals_;
+  StatementPtr select_product_;
+  StatementPtr list_all_products_;
+  StatementPtr list_seller_products_;
+  StatementPtr select_order_;
+  StatementPtr select_seller_totals_;
+};
+
+Result<ReadStorePtr> SqliteReadStore::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  ConnectionPtr db(raw);  // a handle comes back even on failure; close it
+  if (rc != SQLITE_OK) return io_error(db.get(), "open " + path);
+  // journal_mode answers with the mode in force; anything but WAL means a
+  // filesystem that cannot give the durability we promise.
+  StatementPtr journal;
+  sqlite3_stmt* journal_raw = nullptr;
+  if (sqlite3_prepare_v2(db.get(), "PRAGMA journal_mode=WAL", -1, &journal_raw, nullptr) != SQLITE_OK) {
+    return io_error(db.get(), "journal_mode");
+  }
+  journal.reset(journal_raw);
+  if (sqlite3_step(journal.get()) != SQLITE_ROW) return io_error(db.get(), "journal_mode");
+  if (column_text(journal.get(), 0) != "wal") {
+    return make_error(ErrorCode::kIo, "sqlite read store: WAL journal mode unavailable for " + path);
+  }
+  journal.reset();
+  const std::string settings =
+      "PRAGMA synchronous=FULL; PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs) + ";" + std::string(kSchemaSql);
+  if (sqlite3_exec(db.get(), settings.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return io_error(db.get(), "create schema");
+  }
+  std::unique_ptr<SqliteReadStore> store(new SqliteReadStore(std::move(db)));
+  if (Status status = store->prepare_all(); !status) return status.error();
+  return ReadStorePtr(std::move(store));
+}
+
+Status SqliteReadStore::prepare(StatementPtr& statement, std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &raw, nullptr);
+  statement.reset(raw);
+  if (rc != SQLITE_OK) return io_error(db_.get(), "prepare");
+  return ok_status();
+}
+
+Status SqliteReadStore::prepare_all() {
+  // kUpsertOrderSql spells the final statuses as order_status_name() does.
+  assert(market::order_status_name(market::OrderStatus::kConfirmed) == "confirmed");
+  assert(market::order_status_name(market::OrderStatus::kRejected) == "rejected");
+  const std::string columns(kProductColumns);
+  const std::pair<StatementPtr*, std::string> statements[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&select_checkpoint_, "SELECT checkpoint FROM meta WHERE id = 1"},
+      {&update_checkpoint_, "UPDATE meta SET checkpoint = ?1 WHERE id = 1"},
+      {&insert_product_, "INSERT INTO products(" + columns +
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                             "ON CONFLICT(id) DO NOTHING"},
+      {&update_inventory_,
+       "UPDATE products SET initial = ?2, restocked = ?3, available = ?4, reserved = ?5, sold = ?6, "
+       "low_threshold = ?7, version = ?8 WHERE id = ?1 AND version < ?8"},
+      {&upsert_order_, std::string(kUpsertOrderSql)},
+      {&add_seller_totals_,
+       "INSERT INTO seller_totals(seller, orders_confirmed, units_sold, revenue_cents) VALUES (?1, 1, ?2, ?3) "
+       "ON CONFLICT(seller) DO UPDATE SET orders_confirmed = orders_confirmed + 1, "
+       "units_sold = units_sold + excluded.units_sold, revenue_cents = revenue_cents + excluded.revenue_cents"},
+      {&select_product_, "SELECT " + columns + " FROM products WHERE id = ?1"},
+      {&list_all_products_, "SELECT " + columns + " FROM products WHERE id > ?1 ORDER BY id LIMIT ?2"},
+      {&list_seller_products_,
+       "SELECT " + columns + " FROM products WHERE seller = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
+      {&select_order_,
+       "SELECT id, product_id, buyer, seller, quantity, amount_cents, status, reason, accepted_us, updated_us "
+       "FROM orders WHERE id = ?1"},
+      {&select_seller_totals_,
+       "SELECT orders_confirmed, units_sold, revenue_cents FROM seller_totals WHERE seller = ?1"},
+  };
+  for (const auto& [statement, sql] : statements) {
+    if (Status status = prepare(*statement, sql); !status) return status;
+  }
+  return ok_status();
+}
+
+Status SqliteReadStore::step_done(const StatementUse& use, std::string_view what) {
+  if (sqlite3_step(use.get()) != SQLITE_DONE) return io_error(db_.get(), what);
+  return ok_status();
+}
+
+Status SqliteReadStore::execute(const StatementPtr& statement, std::string_view what) {
+  StatementUse use(statement);
+  return step_done(use, what);
+}
+
+Result<uint64_t> SqliteReadStore::read_checkpoint() {
+  StatementUse use(select_checkpoint_);
+  if (sqlite3_step(use.get()) != SQLITE_ROW) return io_error(db_.get(), "read checkpoint");
+  return from_stored_id(column_integer(use.get(), 0));
+}
+
+Status SqliteReadStore::apply(std::span<const market::Event> events) {
+  if (events.empty()) return ok_status();
+  std::lock_guard lock(mutex_);
+  if (Status status = execute(begin_, "begin"); !status) return status;
+  Result<uint64_t> start = read_checkpoint();
+  if (!start) {
+    (void)execute(rollback_, "rollback");
+    return start.error();
+  }
+  uint64_t checkpoint = *start;
+  for (const market::Event& event : events) {
+    if (event.seq <= checkpoint) continue;  // applied before: replay is harmless
+    if (Status status = apply_one(event); !status) {
+      (void)execute(rollback_, "rollback");  // the first error is the one to report
+      return status;
+    }
+    checkpoint = event.seq;
+  }
+  if (checkpoint != *start) {
+    if (Status status = write_checkpoint(checkpoint); !status) {
+      (void)execute(rollback_, "rollback");
+      return status;
+    }
+  }
+  if (Status status = execute(commit_, "commit"); !status) {
+    (void)execute(rollback_, "rollback");
+    return status;
+  }
+  return ok_status();
+}
+
+Status SqliteReadStore::apply_one(const market::Event& event) {
+  using market::EventType;
+  if (is_notice(event.type)) return ok_status();  // for live channels only
+  if (event.type == EventType::kProductCreated) {
+    if (Status status = insert_product(event); !status) return status;
+  }
+  if (event.inventory.version > 0) {
+    const uint64_t product_id = event.inventory.product_id != 0 ? event.inventory.product_id : event.product_id;
+    if (Status status = update_inventory(product_id, event.inventory); !status) return status;
+  }
+  switch (event.type) {
+    case EventType::kOrderReserved: return upsert_order(event, market::OrderStatus::kReserved);
+    case EventType::kOrderRejected: return upsert_order(event, market::OrderStatus::kRejected);
+    case EventType::kOrderConfirmed: {
+      if (Status status = upsert_order(event, market::OrderStatus::kConfirmed); !status) return status;
+      // No change means the order was already final: count its sale once.
+      if (sqlite3_changes(db_.get()) == 0) return ok_status();
+      return add_confirmed_sale(event);
+    }
+    case EventType::kProductCreated:
+    case EventType::kProductRestocked:
+    case EventType::kLowStock:
+    case EventType::kSoldOut:
+    case EventType::kPaymentFailed:
+      return ok_status();
+  }
+  return ok_status();
+}
+
+Status SqliteReadStore::insert_product(const market::Event& event) {
+  const market::ProductDefinition& definition = event.definition;
+  const market::Inventory& inventory = event.inventory;
+  // The event's product_id names the product; a definition without an id
+  // still lands on the right row.
+  const uint64_t product_id = event.product_id != 0 ? event.product_id : definition.id;
+  StatementUse use(insert_product_);
+  const bool bound = use.bind()
+                         .id(product_id)
+                         .text(definition.seller)
+                         .text(definition.title)
+                         .integer(definition.price_cents)
+                         .text(definition.currency)
+                         .integer(definition.max_per_buyer)
+                         .integer(inventory.version > 0 ? inventory.low_threshold : definition.low_threshold)
+                         .integer(inventory.initial)
+                         .integer(inventory.restocked)
+                         .integer(inventory.available)
+                         .integer(inventory.reserved)
+                         .integer(inventory.sold)
+                         .id(inventory.version)
+                         .ok();
+  if (!bound) return io_error(db_.get(), "bind product");
+  return step_done(use, "insert product");
+}
+
+Status SqliteReadStore::update_inventory(uint64_t product_id, const market::Inventory& inventory) {
+  StatementUse use(update_inventory_);
+  const bool bound = use.bind()
+                         .id(product_id)
+                         .integer(inventory.initial)
+                         .integer(inventory.restocked)
+                         .integer(inventory.available)
+                         .integer(inventory.reserved)
+                         .integer(inventory.sold)
+                         .integer(inventory.low_threshold)
+                         .id(inventory.version)
+                         .ok();
+  if (!bound) return io_error(db_.get(), "bind inventory");
+  return step_done(use, "update inventory");
+}
+
+Status SqliteReadStore::upsert_order(const market::Event& event, market::OrderStatus status) {
+  const market::RejectReason reason =
+      status == market::OrderStatus::kRejected ? event.reason : market::RejectReason::kNone;
+  StatementUse use(upsert_order_);
+  const bool bound = use.bind()
+                         .id(event.order_id)
+                         .id(event.product_id)
+                         .text(event.buyer)
+                         .text(event.seller)
+                         .integer(event.quantity)
+                         .integer(event.amount_cents)
+                         .text(market::order_status_name(status))
+                         .text(market::reject_reason_name(reason))
+                         .integer(event.accepted_us)
+                         .integer(event.ts_us)
+                         .ok();
+  if (!bound) return io_error(db_.get(), "bind order");
+  return step_done(use, "upsert order");
+}
+
+Status SqliteReadStore::add_confirmed_sale(const market::Event& event) {
+  StatementUse use(add_seller_totals_);
+  const bool bound = use.bind().text(event.seller).integer(event.quantity).integer(event.amount_cents).ok();
+  if (!bound) return io_error(db_.get(), "bind seller totals");
+  return step_done(use, "add seller totals");
+}
+
+Status SqliteReadStore::write_checkpoint(uint64_t seq) {
+  StatementUse use(update_checkpoint_);
+  if (!use.bind().id(seq).ok()) return io_error(db_.get(), "bind checkpoint");
+  return step_done(use, "write checkpoint");
+}
+
+Result<uint64_t> SqliteReadStore::checkpoint() {
+  std::lock_guard lock(mutex_);
+  return read_checkpoint();
+}
+
+Result<std::optional<ProductView>> SqliteReadStore::get_product(uint64_t product_id) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(select_product_);
+  if (!use.bind().id(product_id).ok()) return io_error(db_.get(), "bind product id");
+  const int rc = sqlite3_step(use.get());
+  if (rc == SQLITE_DONE) return std::optional<ProductView>();
+  if (rc != SQLITE_ROW) return io_error(db_.get(), "get product");
+  return std::optional<ProductView>(read_product(use.get()));
+}
+
+Result<ProductPage> SqliteReadStore::list_products(const std::string& seller, uint64_t after, size_t limit) {
+  const size_t page_limit = std::min(limit, kProductPageMax);
+  ProductPage page;
+  if (page_limit == 0) return page;
+  page.items.reserve(page_limit);
+  std::lock_guard lock(mutex_);
+  const bool all_sellers = seller.empty();
+  StatementUse use(all_sellers ? list_all_products_ : list_seller_products_);
+  Binder binder = use.bind();
+  if (!all_sellers) binder.text(seller);
+  if (!binder.id(after).integer(static_cast<int64_t>(page_limit)).ok()) {
+    return io_error(db_.get(), "bind product page");
+  }
+  int rc = SQLITE_ROW;
+  // The loop is bounded by LIMIT; the size check keeps it so if SQL changes.
+  while (page.items.size() < page_limit && (rc = sqlite3_step(use.get())) == SQLITE_ROW) {
+    page.items.push_back(read_product(use.get()));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return io_error(db_.get(), "list products");
+  if (page.items.size() == page_limit) page.next_after = page.items.back().definition.id;
+  return page;
+}
+
+Result<std::optional<OrderView>> SqliteReadStore::get_order(uint64_t order_id) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(select_order_);
+  if (!use.bind().id(order_id).ok()) return io_error(db_.get(), "bind order id");
+  const int rc = sqlite3_step(use.get());
+  if (rc == SQLITE_DONE) return std::optional<OrderView>();
+  if (rc != SQLITE_ROW) return io_error(db_.get(), "get order");
+  sqlite3_stmt* row = use.get();
+  OrderView view;
+  view.order_id = from_stored_id(column_integer(row, 0));
+  view.product_id = from_stored_id(column_integer(row, 1));
+  view.buyer = column_text(row, 2);
+  view.seller = column_text(row, 3);
+  view.quantity = static_cast<int32_t>(column_integer(row, 4));
+  view.amount_cents = column_integer(row, 5);
+  const std::string status = column_text(row, 6);
+  const std::string reason = column_text(row, 7);
+  if (!market::parse_order_status(status, view.status) || !market::parse_reject_reason(reason, view.reason)) {
+    return make_error(ErrorCode::kIo, "sqlite read store: corrupt order row: status '" + status + "' reason '" +
+                                          reason + "'");
+  }
+  view.accepted_us = column_integer(row, 8);
+  view.updated_us = column_integer(row, 9);
+  return std::optional<OrderView>(std::move(view));
+}
+
+Result<SellerTotals> SqliteReadStore::seller_totals(const std::string& seller) {
+  std::lock_guard lock(mutex_);
+  StatementUse use(select_seller_totals_);
+  if (!use.bind().text(seller).ok()) return io_error(db_.get(), "bind seller");
+  SellerTotals totals;
+  totals.seller = seller;
+  const int rc = sqlite3_step(use.get());
+  if (rc == SQLITE_DONE) return totals;  // no confirmed sale yet
+  if (rc != SQLITE_ROW) return io_error(db_.get(), "seller totals");
+  totals.orders_confirmed = column_integer(use.get(), 0);
+  totals.units_sold = column_integer(use.get(), 1);
+  totals.revenue_cents = column_integer(use.get(), 2);
+  return totals;
+}
+
+}  // namespace
+
+Result<ReadStorePtr> open_sqlite_read_store(const std::string& path) { return SqliteReadStore::open(path); }
+
+}  // namespace hawker::store
