@@ -68,8 +68,8 @@ void run(benchmark::State& state, int64_t stock, int32_t max_per_buyer) {
   for (auto _ : state) {
     refill(inventory, stock);
     std::fill(batch.holdings.begin(), batch.holdings.end(), 0);
-    size_t reserved = hawker::market::decide_batch(inventory, max_per_buyer, batch.holdings, batch.items,
-                                                   batch.verdicts);
+    size_t reserved =
+        hawker::market::decide_batch(inventory, max_per_buyer, batch.holdings, batch.items, batch.verdicts);
     benchmark::DoNotOptimize(reserved);
     benchmark::DoNotOptimize(inventory);
     benchmark::ClobberMemory();

@@ -1,6 +1,7 @@
 // The hawker binary: serve, demo, token. Only wiring lives here.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hawker: a live shopping platform"};
   app.set_version_flag("--version", std::string("hawker ") + HAWKER_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level may follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug|info|warn|error")->envname("HAWKER_LOG_LEVEL");
 
@@ -130,6 +132,10 @@ int main(int argc, char** argv) {
   if (*demo) return run_server(demo_options, true);
   if (*token) {
     std::string path = secret_file.empty() ? data_dir + "/jwt.secret" : secret_file;
+    if (secret_file.empty()) {
+      std::error_code ignored;
+      std::filesystem::create_directories(data_dir, ignored);
+    }
     // Creating the secret here lets `hawker token` run before the first serve.
     auto secret = hawker::load_or_create_secret(path, secret_file.empty());
     if (!secret) {

@@ -56,14 +56,37 @@ TEST(ProductId, RoundTrips) {
 
 TEST(ProductId, RefusesBadStrings) {
   for (std::string_view text : std::initializer_list<std::string_view>{
-           "", "prd_", "prd", "12", "prd_0", "prd_00", "prd_000000000000000000000",
-           "PRD_12", "Prd_12", "prod_12", "prd-12", "prd12", "ord_12", "shw_12", "_12",
-           " prd_12", "prd_12 ", "prd_ 12", "prd_12\n",
-           "prd_-1", "prd_+1", "prd_1a", "prd_a1", "prd_0x1f", "prd_1.0", "prd_1e3", "prd_١",
-           "prd_18446744073709551616",           // 2^64: overflow
-           "prd_99999999999999999999",           // 20 digits, overflow
-           "prd_184467440737095516150",          // 21 digits
-           "prd_100000000000000000000000000000", // far too long
+           "",
+           "prd_",
+           "prd",
+           "12",
+           "prd_0",
+           "prd_00",
+           "prd_000000000000000000000",
+           "PRD_12",
+           "Prd_12",
+           "prod_12",
+           "prd-12",
+           "prd12",
+           "ord_12",
+           "shw_12",
+           "_12",
+           " prd_12",
+           "prd_12 ",
+           "prd_ 12",
+           "prd_12\n",
+           "prd_-1",
+           "prd_+1",
+           "prd_1a",
+           "prd_a1",
+           "prd_0x1f",
+           "prd_1.0",
+           "prd_1e3",
+           "prd_١",
+           "prd_18446744073709551616",            // 2^64: overflow
+           "prd_99999999999999999999",            // 20 digits, overflow
+           "prd_184467440737095516150",           // 21 digits
+           "prd_100000000000000000000000000000",  // far too long
            "prd_prd_12",
        }) {
     expect_refused(parse_product_id, text);
@@ -79,7 +102,8 @@ TEST(ShowId, RoundTripsAndRefusesBadStrings) {
     ASSERT_TRUE(parse_show_id(format_show_id(id), parsed)) << id;
     EXPECT_EQ(parsed, id);
   }
-  for (std::string_view text : std::initializer_list<std::string_view>{"", "shw_", "shw_0", "prd_7", "SHW_7", "shw_-7", "shw_7x", "shw_18446744073709551616"}) {
+  for (std::string_view text : std::initializer_list<std::string_view>{"", "shw_", "shw_0", "prd_7", "SHW_7", "shw_-7",
+                                                                       "shw_7x", "shw_18446744073709551616"}) {
     expect_refused(parse_show_id, text);
   }
 }
@@ -114,15 +138,28 @@ TEST(OrderId, FormatSortsLikeTheNumber) {
 
 TEST(OrderId, RefusesBadStrings) {
   for (std::string_view text : std::initializer_list<std::string_view>{
-           "", "ord_", "ord", "ord_0000000000000000",  // zero
-           "prd_0000000000000001", "ORD_0000000000000001", "ord-0000000000000001", "xord_000000000000001",
-           "ord_000000000000001",     // 15 digits
-           "ord_00000000000000001",   // 17 digits
-           "ord_1",                   // not fixed width
-           "ord_1ffffffffffffffff",   // 17 digits: overflow
-           "ord_000000000000000g", "ord_g000000000000000", "ord_00000000000000x1", "ord_0x00000000000001",
-           "ord_-000000000000001", "ord_+000000000000001", "ord_ 000000000000001", "ord_000000000000001 ",
-           " ord_000000000000001", "ord_00000000000000.1",
+           "",
+           "ord_",
+           "ord",
+           "ord_0000000000000000",  // zero
+           "prd_0000000000000001",
+           "ORD_0000000000000001",
+           "ord-0000000000000001",
+           "xord_000000000000001",
+           "ord_000000000000001",    // 15 digits
+           "ord_00000000000000001",  // 17 digits
+           "ord_1",                  // not fixed width
+           "ord_1ffffffffffffffff",  // 17 digits: overflow
+           "ord_000000000000000g",
+           "ord_g000000000000000",
+           "ord_00000000000000x1",
+           "ord_0x00000000000001",
+           "ord_-000000000000001",
+           "ord_+000000000000001",
+           "ord_ 000000000000001",
+           "ord_000000000000001 ",
+           " ord_000000000000001",
+           "ord_00000000000000.1",
        }) {
     expect_refused(parse_order_id, text);
   }

@@ -90,8 +90,8 @@ TEST(Role, NamesRoundTrip) {
 }
 
 TEST(Role, ParseRefusesAnythingElseAndLeavesOutputAlone) {
-  for (std::string_view text : std::initializer_list<std::string_view>{"", "Buyer", "SELLER", "buyer ", " seller", "admin", "root", "buyers",
-                                std::string_view("seller\0", 7)}) {
+  for (std::string_view text : std::initializer_list<std::string_view>{
+           "", "Buyer", "SELLER", "buyer ", " seller", "admin", "root", "buyers", std::string_view("seller\0", 7)}) {
     Role role = Role::kSeller;
     EXPECT_FALSE(parse_role(text, role)) << text;
     EXPECT_EQ(role, Role::kSeller);
@@ -236,10 +236,10 @@ TEST(Jwt, AlgNoneWithoutSignatureIsRefused) {
 }
 
 TEST(Jwt, AnyAlgorithmButHs256IsRefusedEvenWhenCorrectlySigned) {
-  for (std::string_view header : std::initializer_list<std::string_view>{R"({"alg":"none","typ":"JWT"})", R"({"alg":"None"})", R"({"alg":"hs256"})",
-                                  R"({"alg":"HS512","typ":"JWT"})", R"({"alg":"RS256"})", R"({"alg":""})",
-                                  R"({"alg":256})", R"({"alg":null})", R"({"alg":["HS256"]})", R"({"typ":"JWT"})",
-                                  "{}"}) {
+  for (std::string_view header : std::initializer_list<std::string_view>{
+           R"({"alg":"none","typ":"JWT"})", R"({"alg":"None"})", R"({"alg":"hs256"})", R"({"alg":"HS512","typ":"JWT"})",
+           R"({"alg":"RS256"})", R"({"alg":""})", R"({"alg":256})", R"({"alg":null})", R"({"alg":["HS256"]})",
+           R"({"typ":"JWT"})", "{}"}) {
     SCOPED_TRACE(std::string(header));
     std::string token = craft_token(header, payload_with_exp(kNow + 3600));
     expect_refused(token);
@@ -290,7 +290,8 @@ TEST(Jwt, InvalidClaimsAreRefusedEvenWhenCorrectlySigned) {
 }
 
 TEST(Jwt, HeaderThatIsNotAJsonObjectIsRefused) {
-  for (std::string_view header : std::initializer_list<std::string_view>{"", "null", "[]", R"(["HS256"])", "HS256", R"({"alg":"HS256")"}) {
+  for (std::string_view header :
+       std::initializer_list<std::string_view>{"", "null", "[]", R"(["HS256"])", "HS256", R"({"alg":"HS256")"}) {
     SCOPED_TRACE(std::string(header));
     expect_refused(craft_token(header, payload_with_exp(kNow + 3600)));
   }
@@ -369,7 +370,7 @@ TEST(Jwt, SeededRandomGarbageIsRefusedWithoutCrashing) {
 
 TEST(Base64Url, MatchesRfc4648VectorsWithoutPadding) {
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
@@ -421,8 +422,8 @@ TEST(Base64Url, RoundTripsAllByteValues) {
 }
 
 TEST(Base64Url, RefusesCharactersOutsideTheAlphabetAndImpossibleLengths) {
-  for (std::string_view text : std::initializer_list<std::string_view>{"Zg==", "Zm9v+", "Zm9v/A", "Zm 9v", "Zm9v\n", "A", "Zm9vY", "=",
-                                std::string_view("Zg\0", 3), "\xc3\xa9"}) {
+  for (std::string_view text : std::initializer_list<std::string_view>{
+           "Zg==", "Zm9v+", "Zm9v/A", "Zm 9v", "Zm9v\n", "A", "Zm9vY", "=", std::string_view("Zg\0", 3), "\xc3\xa9"}) {
     std::string decoded;
     EXPECT_FALSE(base64url_decode(text, decoded)) << text;
   }
@@ -431,7 +432,8 @@ TEST(Base64Url, RefusesCharactersOutsideTheAlphabetAndImpossibleLengths) {
 // Each byte string has exactly one encoding; the unused low bits of the last
 // character must be zero, or a token could be altered and still verify.
 TEST(Base64Url, RefusesNonCanonicalTrailingBits) {
-  for (std::string_view text : std::initializer_list<std::string_view>{"Zh", "Zj", "Z_", "Zm9", "Zm_", "Zm9vYh", "Zm9vYmF", "Zm9vYmG"}) {
+  for (std::string_view text :
+       std::initializer_list<std::string_view>{"Zh", "Zj", "Z_", "Zm9", "Zm_", "Zm9vYh", "Zm9vYmF", "Zm9vYmG"}) {
     std::string decoded;
     EXPECT_FALSE(base64url_decode(text, decoded)) << text;
   }

@@ -69,10 +69,14 @@ struct Scenario {
 
 std::string verdict_label(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kReserve: return "reserve";
-    case Verdict::kSoldOut: return "sold_out";
-    case Verdict::kLimitExceeded: return "limit_exceeded";
-    case Verdict::kInvalid: return "invalid";
+    case Verdict::kReserve:
+      return "reserve";
+    case Verdict::kSoldOut:
+      return "sold_out";
+    case Verdict::kLimitExceeded:
+      return "limit_exceeded";
+    case Verdict::kInvalid:
+      return "invalid";
   }
   return "unwritten(" + std::to_string(static_cast<int>(verdict)) + ")";
 }
@@ -257,10 +261,10 @@ TEST(DecideBatch, LimitZeroIgnoresLargeExistingHoldings) {
 
 TEST(DecideBatch, RejectionsDoNotCountTowardTheLimit) {
   Scenario s(1, 2, 1);
-  s.request(0, 2)   // sold_out: only 1 left
-      .request(0, 3)  // limit_exceeded
-      .request(0, 0)  // invalid
-      .request(0, 1)  // fits the stock and the limit
+  s.request(0, 2)      // sold_out: only 1 left
+      .request(0, 3)   // limit_exceeded
+      .request(0, 0)   // invalid
+      .request(0, 1)   // fits the stock and the limit
       .request(0, 1);  // within the limit, but nothing left
   EXPECT_EQ(s.decide(), 1u);
   EXPECT_EQ(labels(s.verdicts), (Labels{"sold_out", "limit_exceeded", "invalid", "reserve", "sold_out"}));
@@ -369,9 +373,9 @@ TEST(DecideBatch, ConservedAfterEveryDecisionAndSplittingTheBatchChangesNothing)
   int64_t reserved_quantity = 0;
   for (size_t i = 0; i < stepwise.items.size(); ++i) {
     SCOPED_TRACE(i);
-    size_t reserved = decide_batch(stepwise.inventory, stepwise.max_per_buyer, stepwise.holdings,
-                                   std::span<const BatchItem>(&stepwise.items[i], 1),
-                                   std::span<Verdict>(&stepwise.verdicts[i], 1));
+    size_t reserved =
+        decide_batch(stepwise.inventory, stepwise.max_per_buyer, stepwise.holdings,
+                     std::span<const BatchItem>(&stepwise.items[i], 1), std::span<Verdict>(&stepwise.verdicts[i], 1));
     if (reserved == 1) reserved_quantity += stepwise.items[i].quantity;
     ASSERT_TRUE(inventory_conserved(stepwise.inventory));
     ASSERT_GE(stepwise.inventory.available, 0);
@@ -539,8 +543,8 @@ void decide_and_check(Scenario& s, std::vector<Reservation>& outstanding) {
   size_t reserve_verdicts = 0;
   for (size_t i = 0; i < s.items.size(); ++i) {
     const BatchItem& item = s.items[i];
-    Verdict expected = reference_verdict(model_available, s.max_per_buyer, model_holdings[item.buyer_slot],
-                                         item.quantity);
+    Verdict expected =
+        reference_verdict(model_available, s.max_per_buyer, model_holdings[item.buyer_slot], item.quantity);
     ASSERT_EQ(verdict_label(s.verdicts[i]), verdict_label(expected))
         << "item " << i << " buyer " << item.buyer_slot << " quantity " << item.quantity << " available "
         << model_available << " holding " << model_holdings[item.buyer_slot] << " limit " << s.max_per_buyer;
@@ -596,8 +600,8 @@ void settle_some(std::mt19937& rng, Scenario& s, std::vector<Reservation>& outst
 void run_random_sale(uint32_t seed) {
   std::mt19937 rng(seed);
   const int64_t stock = std::bernoulli_distribution(0.1)(rng) ? 0 : std::uniform_int_distribution<int64_t>(1, 400)(rng);
-  const int32_t limit = std::bernoulli_distribution(0.3)(rng) ? kNoLimit
-                                                               : std::uniform_int_distribution<int32_t>(1, 6)(rng);
+  const int32_t limit =
+      std::bernoulli_distribution(0.3)(rng) ? kNoLimit : std::uniform_int_distribution<int32_t>(1, 6)(rng);
   const size_t buyers = std::uniform_int_distribution<size_t>(1, 24)(rng);
   Scenario s(stock, limit, buyers);
   for (int32_t& holding : s.holdings) {

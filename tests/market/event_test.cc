@@ -14,21 +14,20 @@
 #include <string>
 #include <vector>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace hawker::market {
 namespace {
 namespace json = boost::json;
 
-constexpr EventType kAllEventTypes[] = {EventType::kProductCreated, EventType::kProductRestocked,
-                                        EventType::kOrderReserved,  EventType::kOrderRejected,
-                                        EventType::kOrderConfirmed, EventType::kLowStock,
-                                        EventType::kSoldOut,        EventType::kPaymentFailed};
+constexpr EventType kAllEventTypes[] = {
+    EventType::kProductCreated, EventType::kProductRestocked, EventType::kOrderReserved, EventType::kOrderRejected,
+    EventType::kOrderConfirmed, EventType::kLowStock,         EventType::kSoldOut,       EventType::kPaymentFailed};
 
 bool is_order_event(EventType type) {
-  return type == EventType::kOrderReserved || type == EventType::kOrderRejected ||
-         type == EventType::kOrderConfirmed || type == EventType::kPaymentFailed;
+  return type == EventType::kOrderReserved || type == EventType::kOrderRejected || type == EventType::kOrderConfirmed ||
+         type == EventType::kPaymentFailed;
 }
 
 Inventory sample_inventory(uint64_t product_id) {
@@ -379,10 +378,18 @@ TEST(DecodeEvent, SeededMutationsNeverThrowOrYieldOutOfRangeEnums) {
       for (int m = 0; m < mutations && !mutated.empty(); ++m) {
         size_t at = std::uniform_int_distribution<size_t>(0, mutated.size() - 1)(rng);
         switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
-          case 0: mutated[at] = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng)); break;
-          case 1: mutated.erase(at, 1); break;
-          case 2: mutated.insert(at, 1, "0123456789-.,:{}[]\"e"[std::uniform_int_distribution<int>(0, 19)(rng)]); break;
-          case 3: mutated.resize(at); break;
+          case 0:
+            mutated[at] = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+            break;
+          case 1:
+            mutated.erase(at, 1);
+            break;
+          case 2:
+            mutated.insert(at, 1, "0123456789-.,:{}[]\"e"[std::uniform_int_distribution<int>(0, 19)(rng)]);
+            break;
+          case 3:
+            mutated.resize(at);
+            break;
         }
       }
       Result<Event> decoded = decode_event(mutated);

@@ -18,9 +18,9 @@ namespace {
 
 constexpr OrderStatus kAllStatuses[] = {OrderStatus::kAccepted, OrderStatus::kReserved, OrderStatus::kConfirmed,
                                         OrderStatus::kRejected};
-constexpr RejectReason kAllReasons[] = {RejectReason::kNone,           RejectReason::kSoldOut,
-                                        RejectReason::kLimitExceeded,  RejectReason::kPaymentDeclined,
-                                        RejectReason::kPaymentFailed,  RejectReason::kInvalid};
+constexpr RejectReason kAllReasons[] = {RejectReason::kNone,          RejectReason::kSoldOut,
+                                        RejectReason::kLimitExceeded, RejectReason::kPaymentDeclined,
+                                        RejectReason::kPaymentFailed, RejectReason::kInvalid};
 
 struct Transition {
   OrderStatus from;
@@ -40,9 +40,8 @@ constexpr Transition kLegalTransitions[] = {
 };
 
 bool in_legal_table(OrderStatus from, OrderStatus to, RejectReason reason) {
-  return std::any_of(std::begin(kLegalTransitions), std::end(kLegalTransitions), [&](const Transition& t) {
-    return t.from == from && t.to == to && t.reason == reason;
-  });
+  return std::any_of(std::begin(kLegalTransitions), std::end(kLegalTransitions),
+                     [&](const Transition& t) { return t.from == from && t.to == to && t.reason == reason; });
 }
 
 std::string reason_label(RejectReason reason) {
@@ -160,8 +159,9 @@ TEST(OrderStatusName, RoundTripsThroughParse) {
 }
 
 TEST(OrderStatusName, ParseRefusesUnknownTextAndLeavesOutputAlone) {
-  for (std::string_view text : std::initializer_list<std::string_view>{"", "Accepted", "ACCEPTED", "accepted ", " reserved", "confirm", "rejected\n",
-                                "pending", std::string_view("accepted\0", 9)}) {
+  for (std::string_view text :
+       std::initializer_list<std::string_view>{"", "Accepted", "ACCEPTED", "accepted ", " reserved", "confirm",
+                                               "rejected\n", "pending", std::string_view("accepted\0", 9)}) {
     OrderStatus status = OrderStatus::kReserved;
     EXPECT_FALSE(parse_order_status(text, status)) << text;
     EXPECT_EQ(status, OrderStatus::kReserved);
@@ -189,8 +189,8 @@ TEST(RejectReasonName, RoundTripsThroughParse) {
 }
 
 TEST(RejectReasonName, ParseRefusesUnknownTextAndLeavesOutputAlone) {
-  for (std::string_view text : std::initializer_list<std::string_view>{"none", "Sold_Out", "soldout", "sold_out ", "limit", "declined", "invalid!",
-                                std::string_view("\0", 1)}) {
+  for (std::string_view text : std::initializer_list<std::string_view>{
+           "none", "Sold_Out", "soldout", "sold_out ", "limit", "declined", "invalid!", std::string_view("\0", 1)}) {
     RejectReason reason = RejectReason::kPaymentFailed;
     EXPECT_FALSE(parse_reject_reason(text, reason)) << text;
     EXPECT_EQ(reason, RejectReason::kPaymentFailed);

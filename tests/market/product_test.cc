@@ -157,8 +157,8 @@ TEST(InventoryConserved, RejectsEveryNegativeCount) {
 }
 
 TEST(InventoryConserved, RejectsUnbalancedCounts) {
-  for (int64_t Inventory::*field : {&Inventory::initial, &Inventory::restocked, &Inventory::available,
-                                    &Inventory::reserved, &Inventory::sold}) {
+  for (int64_t Inventory::*field :
+       {&Inventory::initial, &Inventory::restocked, &Inventory::available, &Inventory::reserved, &Inventory::sold}) {
     for (int64_t delta : {-1, 1}) {
       Inventory inventory = balanced_inventory();
       inventory.*field += delta;
