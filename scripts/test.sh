@@ -35,7 +35,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if bash scripts/build.sh asan; then run_ctest asan -j2; else failed=$((failed + 1)); fi
 echo "== ThreadSanitizer build (concurrency tests)"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 if bash scripts/build.sh tsan store_tests bus_tests checkout_tests; then
   run_ctest tsan -j2 -R "Contract|Concurren|Lease|Simulation|Router|Engine|Intake|Worker"
 else

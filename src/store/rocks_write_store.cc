@@ -2,8 +2,9 @@
 //
 // Column families: products (id -> product), orders (id -> order), holdings
 // (product id + buyer -> units), payments (order ids awaiting payment), events
-// (seq -> event). A commit is one WriteBatch written with sync=true, so the
-// state change and its events (the outbox) are durable together or not at all.
+// (seq -> event); default holds the high-water mark of allocated product ids.
+// A commit is one WriteBatch written with sync=true, so the state change and
+// its events (the outbox) are durable together or not at all.
 // Commits are serialised by one mutex: the version check and the seq
 // assignment happen under it. Reads use a RocksDB snapshot so a decision load
 // sees one consistent state.
@@ -11,6 +12,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -117,7 +119,15 @@ class RocksWriteStore final : public WriteStore {
 
   Result<uint64_t> allocate_product_id() override {
     std::lock_guard lock(commit_mutex_);
-    return next_product_id_++;
+    // The high-water mark is durable before the id leaves, so a restart never
+    // hands out an id again, even one whose product was never created.
+    const uint64_t id = next_product_id_;
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    rocksdb::Status status = db_->Put(write_options, handles_[kDefault], kNextProductIdKey, u64_key(id + 1));
+    if (!status.ok()) return io_error(status);
+    next_product_id_ = id + 1;
+    return id;
   }
 
   Result<DecisionLoad> load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
@@ -206,6 +216,7 @@ class RocksWriteStore final : public WriteStore {
 
  private:
   enum Family { kDefault = 0, kProducts, kOrders, kHoldings, kPayments, kEvents };
+  static constexpr const char* kNextProductIdKey = "next_product_id";  // in kDefault
 
   RocksWriteStore() = default;
 
@@ -220,6 +231,11 @@ class RocksWriteStore final : public WriteStore {
     it->SeekToLast();
     if (it->Valid()) next_product_id_ = read_u64_be(it->key().ToStringView()) + 1;
     if (!it->status().ok()) return io_error(it->status());
+    std::string allocated;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), handles_[kDefault], kNextProductIdKey, &allocated);
+    if (status.ok() && allocated.size() == 8) next_product_id_ = std::max(next_product_id_, read_u64_be(allocated));
+    else if (status.ok()) return make_error(ErrorCode::kIo, "corrupt product id high-water mark");
+    else if (!status.IsNotFound()) return io_error(status);
     return {};
   }
 
