@@ -5,6 +5,7 @@
 #include "app/json_io.h"
 #include "core/ids.h"
 #include "core/jwt.h"
+#include "core/token_cache.h"
 #include "core/log.h"
 #include "market/decision.h"
 
@@ -54,6 +55,7 @@ struct Api::Impl {
   Counter& orders_sold_out_edge;
   Counter& orders_overloaded;
   Histogram& order_latency;
+  TokenCache tokens;
 
   explicit Impl(ApiContext context)
       : ctx(std::move(context)),
@@ -66,7 +68,8 @@ struct Api::Impl {
             ctx.metrics->counter("hawker_order_clicks_total{answer=\"sold_out\"}", "Buy clicks by answer")),
         orders_overloaded(ctx.metrics->counter("hawker_order_clicks_total{answer=\"overloaded\"}", "Buy clicks by answer")),
         order_latency(ctx.metrics->histogram("hawker_order_click_seconds", "Buy click to HTTP answer",
-                                             latency_buckets_seconds())) {}
+                                             latency_buckets_seconds())),
+        tokens(ctx.secret) {}
 
   void count(int status) {
     if (status < 400) requests_2xx.add();
@@ -89,7 +92,7 @@ struct Api::Impl {
     } else if (!http::query_param(request.query(), "token", token)) {
       return make_error(ErrorCode::kUnauthorized, "missing bearer token");
     }
-    return verify_token(token, ctx.secret, ctx.clock->now_us() / 1'000'000);
+    return tokens.verify(token, ctx.clock->now_us() / 1'000'000);
   }
 
   void handle(Request& request, const Responder& responder) {

@@ -10,6 +10,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/rocks_tuning.h"
+
 #include "bus/logged_queue.h"
 #include "core/ids.h"
 
@@ -33,13 +35,10 @@ class RocksPurchaseQueue final : public LoggedQueue {
   }
 
   Status open(const std::string& directory) {
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    options.IncreaseParallelism(2);
+    rocksdb::Options options = embedded_db_options();
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const char* name : {"default", "entries", "keys", "orders"})
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      families.emplace_back(name, point_lookup_family_options());
     rocksdb::Status status = rocksdb::DB::Open(options, directory, families, &handles_, &db_);
     if (!status.ok()) return io_error(status);
     // Everything still in `entries` was never acked: deliver it again.

@@ -1,3 +1,4 @@
+#include "core/thread_name.h"
 #include "checkout/intake.h"
 
 #include "core/ids.h"
@@ -17,7 +18,10 @@ Intake::Intake(bus::PurchaseQueue& queue, Gate& gate, const Clock& clock, Regist
 
 Intake::~Intake() { stop(); }
 
-void Intake::start() { thread_ = std::thread([this] { run(); }); }
+void Intake::start() { thread_ = std::thread([this] {
+    set_thread_name("hawker-intake");
+    run();
+  }); }
 
 void Intake::stop() {
   {

@@ -1,3 +1,4 @@
+#include "core/thread_name.h"
 #include "checkout/workers.h"
 
 #include "core/log.h"
@@ -11,9 +12,20 @@ CheckoutWorkers::CheckoutWorkers(CheckoutEngine& engine, store::WriteStore& stor
 CheckoutWorkers::~CheckoutWorkers() { stop(); }
 
 void CheckoutWorkers::start() {
-  for (int i = 0; i < options_.decide_threads; ++i) threads_.emplace_back([this] { decide_loop(); });
-  for (int i = 0; i < options_.payment_threads; ++i) threads_.emplace_back([this] { payment_loop(); });
-  threads_.emplace_back([this] { sweep_loop(); });
+  for (int i = 0; i < options_.decide_threads; ++i)
+    threads_.emplace_back([this] {
+      set_thread_name("hawker-decide");
+      decide_loop();
+    });
+  for (int i = 0; i < options_.payment_threads; ++i)
+    threads_.emplace_back([this] {
+      set_thread_name("hawker-payment");
+      payment_loop();
+    });
+  threads_.emplace_back([this] {
+    set_thread_name("hawker-sweep");
+    sweep_loop();
+  });
 }
 
 void CheckoutWorkers::stop() {

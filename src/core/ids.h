@@ -16,7 +16,8 @@ bool parse_order_id(std::string_view text, uint64_t& id);
 std::string format_show_id(uint64_t id);
 bool parse_show_id(std::string_view text, uint64_t& id);
 
-// A fresh random 64-bit order id (never 0). Thread-safe.
+// A fresh order id: never 0, increasing within a process (time-ordered).
+// Thread-safe.
 uint64_t new_order_id();
 
 // FNV-1a 64-bit: a stable hash for idempotency body fingerprints.

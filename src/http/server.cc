@@ -1,3 +1,4 @@
+#include "core/thread_name.h"
 #include "http/server.h"
 
 #include <atomic>
@@ -171,7 +172,10 @@ class BeastServer final : public HttpServer {
                                                   std::to_string(shared_->options.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (int i = 0; i < std::max(1, shared_->options.threads); ++i) threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < std::max(1, shared_->options.threads); ++i) threads_.emplace_back([this] {
+      set_thread_name("hawker-http");
+      io_.run();
+    });
     return {};
   }
 

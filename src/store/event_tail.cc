@@ -1,3 +1,4 @@
+#include "core/thread_name.h"
 #include "store/event_tail.h"
 
 #include "core/log.h"
@@ -9,7 +10,10 @@ EventTail::EventTail(std::string name, WriteStore& store, uint64_t after_seq, Ha
 
 EventTail::~EventTail() { stop(); }
 
-void EventTail::start() { thread_ = std::thread([this] { run(); }); }
+void EventTail::start() { thread_ = std::thread([this] {
+    set_thread_name("tail-" + name_);
+    run();
+  }); }
 
 void EventTail::stop() {
   stopping_ = true;

@@ -12,6 +12,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/rocks_tuning.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -46,13 +48,10 @@ class RocksWriteStore final : public WriteStore {
   }
 
   static Result<WriteStorePtr> open(const std::string& directory) {
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    options.IncreaseParallelism(2);
+    rocksdb::Options options = embedded_db_options();
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const char* name : {"default", "products", "orders", "holdings", "payments", "events"})
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      families.emplace_back(name, point_lookup_family_options());
     auto store = std::unique_ptr<RocksWriteStore>(new RocksWriteStore());
     rocksdb::Status status = rocksdb::DB::Open(options, directory, families, &store->handles_, &store->db_);
     if (!status.ok()) return io_error(status);

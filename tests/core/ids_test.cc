@@ -12,6 +12,8 @@
 #include <limits>
 #include <random>
 #include <set>
+#include <thread>
+#include <vector>
 #include <string>
 #include <vector>
 
@@ -179,6 +181,24 @@ TEST(NewOrderId, IsNeverZeroAndDoesNotRepeat) {
     ASSERT_TRUE(parse_order_id(format_order_id(id), parsed));
     ASSERT_EQ(parsed, id);
   }
+}
+
+TEST(NewOrderId, IncreasesAcrossThreadsWithoutRepeats) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20'000;
+  std::vector<std::vector<uint64_t>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kPerThread; ++i) made[t].push_back(new_order_id());
+    });
+  for (auto& thread : threads) thread.join();
+  std::set<uint64_t> all;
+  for (const auto& ids : made) {
+    for (size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << "ids from one thread must increase";
+    all.insert(ids.begin(), ids.end());
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
 // --- FNV-1a ----------------------------------------------------------------------
