@@ -219,7 +219,9 @@ void FakeProcessor::delay_loop() {
     auto earliest = std::min_element(delayed_.begin(), delayed_.end(),
                                      [](const Delayed& a, const Delayed& b) { return a.due < b.due; });
     if (earliest->due > std::chrono::steady_clock::now()) {
-      delayed_changed_.wait_until(lock, earliest->due);
+      // Copy the deadline: a push_back while waiting may move the vector.
+      const auto due = earliest->due;
+      delayed_changed_.wait_until(lock, due);
       continue;
     }
     Delayed due = std::move(*earliest);
