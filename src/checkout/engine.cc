@@ -198,13 +198,40 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
 
 Status CheckoutEngine::settle(std::span<const OrderRecord> reserved) {
   std::map<uint64_t, std::vector<std::pair<OrderRecord, Settlement>>> by_product;
-  for (const auto& order : reserved) by_product[order.product_id].emplace_back(order, router_.settle(order));
+  std::unordered_set<uint64_t> seen;
   Status result;
+  for (const auto& order : reserved) {
+    if (!seen.insert(order.order_id).second) continue;
+    // Charge only what is still reserved. A caller's list can be stale (a
+    // sweep racing a settle, a retry after a lost commit ack): going to the
+    // processor again for a final order could take money for a rejected order,
+    // or end in a void that hands back a confirmed order's money.
+    auto current = store_.get_order(order.order_id);
+    if (!current) {
+      if (result) result = current.error();
+      continue;
+    }
+    if (!*current || (*current)->status != OrderStatus::kReserved) continue;
+    by_product[order.product_id].emplace_back(**current, router_.charge(**current));
+  }
   for (auto& [product_id, outcomes] : by_product) {
     Status finalized = finalize(product_id, outcomes);
     if (!finalized && result) result = finalized;
+    void_failed_charges(outcomes);
   }
   return result;
+}
+
+void CheckoutEngine::void_failed_charges(std::span<const std::pair<OrderRecord, Settlement>> outcomes) {
+  for (const auto& [order, settlement] : outcomes) {
+    if (settlement != Settlement::kFailed || order.processor.empty()) continue;
+    // Void only once the rejection is stored (even if its commit reported an
+    // error): an order still reserved is charged again later, and its
+    // processor's replay must still hold the money if it was approved.
+    auto current = store_.get_order(order.order_id);
+    if (!current || !*current || (*current)->status != OrderStatus::kRejected) continue;
+    (void)router_.void_charge(order);
+  }
 }
 
 Status CheckoutEngine::finalize(uint64_t product_id, std::span<const std::pair<OrderRecord, Settlement>> outcomes) {
@@ -224,7 +251,10 @@ Status CheckoutEngine::finalize(uint64_t product_id, std::span<const std::pair<O
     store::ProductCommit commit;
     commit.product_id = product_id;
     commit.expected_version = before.version;
+    std::unordered_set<uint64_t> in_commit;
     for (const auto& [order, settlement] : outcomes) {
+      // An order listed twice is settled once: applying it twice would move its stock twice.
+      if (!in_commit.insert(order.order_id).second) continue;
       // Settle only what is still reserved: a second settlement is a no-op.
       auto current = store_.get_order(order.order_id);
       if (!current) return current.error();

@@ -7,8 +7,9 @@
 // retries_max times). Requests whose order already exists are redeliveries:
 // no-ops. The batch is acked only after its commit; a failed commit releases
 // the leases so the requests come back.
-// settle(): charge reserved orders through the router and commit confirmed or
-// rejected (releasing stock: compensation), again conditionally.
+// settle(): charge the orders still reserved through the router and commit
+// confirmed or rejected (releasing stock: compensation), again conditionally;
+// a failed payment is voided only after its rejection is stored.
 // Synchronous and stateless between calls: the worker threads and the
 // deterministic simulator both drive it. Thread-safe if its ports are.
 #pragma once
@@ -53,6 +54,8 @@ class CheckoutEngine {
  private:
   Result<std::vector<market::OrderRecord>> decide_product(uint64_t product_id,
                                                           std::span<const bus::Delivery* const> deliveries);
+  // Cancels the charges of orders that failed payment and are now rejected.
+  void void_failed_charges(std::span<const std::pair<market::OrderRecord, Settlement>> outcomes);
 
   store::WriteStore& store_;
   bus::PurchaseQueue& queue_;

@@ -54,10 +54,32 @@ void PaymentRouter::record(const std::string& name, bool healthy) {
 }
 
 Settlement PaymentRouter::settle(const market::OrderRecord& order) {
+  bool ambiguous = false;
+  const Settlement settlement = charge_with_retries(order, ambiguous);
+  // The charge may have gone through: cancel it under the same key so a
+  // rejected order never leaves money taken.
+  if (settlement == Settlement::kFailed && ambiguous) (void)void_charge(order);
+  return settlement;
+}
+
+Settlement PaymentRouter::charge(const market::OrderRecord& order) {
+  bool ambiguous = false;
+  return charge_with_retries(order, ambiguous);
+}
+
+PaymentOutcome PaymentRouter::void_charge(const market::OrderRecord& order) {
+  PaymentProcessor* processor = find(order.processor);
+  if (processor == nullptr) return PaymentOutcome::kApproved;  // never sent anywhere: nothing to cancel
+  PaymentOutcome voided = processor->void_charge(charge_for(order));
+  if (voided != PaymentOutcome::kApproved)
+    log_error("payment.void_failed", {{"order_id", format_order_id(order.order_id)}, {"processor", order.processor}});
+  return voided;
+}
+
+Settlement PaymentRouter::charge_with_retries(const market::OrderRecord& order, bool& ambiguous) {
   PaymentProcessor* processor = find(order.processor);
   if (processor == nullptr) return Settlement::kFailed;  // none could take it at reservation
   const ChargeRequest charge = charge_for(order);
-  bool ambiguous = false;
   int backoff_ms = options_.retry_backoff_ms;
   for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
     PaymentOutcome outcome = processor->authorize(charge);
@@ -71,13 +93,6 @@ Settlement PaymentRouter::settle(const market::OrderRecord& order) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       backoff_ms *= 2;
     }
-  }
-  if (ambiguous) {
-    // The charge may have gone through: cancel it under the same key so a
-    // rejected order never leaves money taken.
-    PaymentOutcome voided = processor->void_charge(charge);
-    if (voided != PaymentOutcome::kApproved)
-      log_error("payment.void_failed", {{"order_id", charge.idempotency_key}, {"processor", order.processor}});
   }
   return Settlement::kFailed;
 }

@@ -38,6 +38,15 @@ class PaymentRouter {
   // Charges a reserved order on its pinned processor (retrying with the same
   // key) and says how it ended. kFailed after an ambiguous timeout also voids.
   Settlement settle(const market::OrderRecord& order);
+  // settle() without the void, for a caller that stores the outcome first.
+  // A void must wait until the order's rejection is durable: a processor
+  // answers a repeated key with its first outcome, so if the rejection is
+  // lost, the next settlement replays the approval and confirms an order
+  // whose money was handed back. After kFailed, void_charge() once the
+  // rejection is stored — always, as an earlier settlement may have charged.
+  Settlement charge(const market::OrderRecord& order);
+  // Cancels whatever was charged under the order's key at its processor.
+  PaymentOutcome void_charge(const market::OrderRecord& order);
 
   bool breaker_open(const std::string& processor);
 
@@ -47,6 +56,7 @@ class PaymentRouter {
     int64_t open_until_us = 0;
   };
   PaymentProcessor* find(const std::string& name) const;
+  Settlement charge_with_retries(const market::OrderRecord& order, bool& ambiguous);
   void record(const std::string& name, bool healthy);
 
   std::vector<PaymentProcessor*> processors_;
