@@ -4,12 +4,12 @@
 
 namespace hawker::bus {
 
-void LeaseTable::add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries) {
+void LeaseTable::add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries, bool recovered) {
   if (entries.empty()) return;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, request] : entries) {
-      entries_[id] = Entry{request, 0, 0};
+      entries_[id] = Entry{request, recovered ? 1u : 0u, 0};
       ready_.insert(id);
     }
   }

@@ -20,8 +20,9 @@ class LeaseTable {
  public:
   explicit LeaseTable(std::chrono::milliseconds ack_wait) : ack_wait_(ack_wait) {}
 
-  // Adds entries that are now durable.
-  void add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries);
+  // Adds entries that are now durable. `recovered`: found unacked after a
+  // restart, so an earlier process may have delivered them (next attempt is 2).
+  void add(std::span<const std::pair<uint64_t, market::PurchaseRequest>> entries, bool recovered = false);
   std::vector<Delivery> fetch(size_t max, std::chrono::milliseconds wait);
   // Removes acked entries; returns the ids that were still present.
   std::vector<uint64_t> ack(std::span<const uint64_t> delivery_ids);

@@ -45,7 +45,11 @@ struct EnqueueResult {
 
 struct Delivery {
   uint64_t delivery_id = 0;  // what to ack
-  uint32_t attempt = 1;      // 1 on first delivery
+  // 1 when no process has delivered this request before; a request found
+  // unacked after a restart comes with attempt >= 2. Two copies may still be
+  // in flight at once (a lease that expired under a stalled consumer), so a
+  // consumer must not treat attempt 1 as proof of a first decision.
+  uint32_t attempt = 1;
   market::PurchaseRequest request;
 };
 

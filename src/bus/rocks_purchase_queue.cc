@@ -55,7 +55,7 @@ class RocksPurchaseQueue final : public LoggedQueue {
     if (status.ok()) next_id_ = read_u64_be(last);
     else if (!status.IsNotFound()) return io_error(status);
     if (!pending.empty() && pending.back().first >= next_id_) next_id_ = pending.back().first + 1;
-    leases_.add(pending);
+    leases_.add(pending, /*recovered=*/true);
     return {};
   }
 

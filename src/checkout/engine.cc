@@ -60,6 +60,18 @@ CheckoutEngine::CheckoutEngine(store::WriteStore& store, bus::PurchaseQueue& que
                                const Clock& clock, EngineOptions options)
     : store_(store), queue_(queue), router_(router), clock_(clock), options_(options) {}
 
+bool CheckoutEngine::product_has_limit(uint64_t product_id) {
+  std::lock_guard lock(limits_mutex_);
+  auto found = limits_.find(product_id);
+  return found == limits_.end() || found->second > 0;  // unknown: assume a limit until seen
+}
+
+void CheckoutEngine::remember_limit(uint64_t product_id, int32_t max_per_buyer) {
+  std::lock_guard lock(limits_mutex_);
+  if (limits_.size() >= kLimitsCachedMax) limits_.clear();
+  limits_[product_id] = max_per_buyer;
+}
+
 Result<std::vector<OrderRecord>> CheckoutEngine::decide(std::span<const bus::Delivery> deliveries) {
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   // Group by product, keeping arrival order within each product.
@@ -97,6 +109,9 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
   std::vector<std::string_view> buyers;
   std::unordered_map<std::string_view, uint32_t> slot_of;
   std::vector<uint32_t> slots;
+  // Every request is looked up, first deliveries too: a worker that stalls
+  // past its lease may still hold a first copy after another worker decided
+  // the redelivered one.
   std::vector<uint64_t> order_ids;
   slots.reserve(deliveries.size());
   order_ids.reserve(deliveries.size());
@@ -107,9 +122,12 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
     slots.push_back(it->second);
     order_ids.push_back(delivery->request.order_id);
   }
+  // Products without a per-buyer limit need no holdings (the limit never changes).
+  bool limited = product_has_limit(product_id);
+  std::span<const std::string_view> buyers_to_load = limited ? std::span(buyers) : std::span<const std::string_view>();
 
   for (int attempt = 0; attempt <= options_.retries_max; ++attempt) {
-    auto load = store_.load_for_decision(product_id, buyers, order_ids);
+    auto load = store_.load_for_decision(product_id, buyers_to_load, order_ids);
     if (!load) {
       if (load.error().code == ErrorCode::kNotFound) {
         // The gateway only queues known products; nothing to decide against.
@@ -124,6 +142,13 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
     std::vector<market::BatchItem> items;
     std::vector<size_t> item_delivery;
     items.reserve(deliveries.size());
+    remember_limit(product_id, definition.max_per_buyer);
+    if (definition.max_per_buyer > 0 && !limited) {
+      // Only if the cache was wrong; load the holdings and decide again.
+      limited = true;
+      buyers_to_load = buyers;
+      continue;
+    }
     std::unordered_set<uint64_t> seen;
     for (size_t i = 0; i < deliveries.size(); ++i) {
       if (load->order_exists[i]) continue;  // decided before: a redelivery
@@ -135,7 +160,7 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
     stats_.redelivered.fetch_add(deliveries.size() - items.size(), std::memory_order_relaxed);
     if (items.empty()) return std::vector<OrderRecord>();
 
-    std::vector<int32_t> holdings = load->holdings;
+    std::vector<int32_t> holdings = limited ? load->holdings : std::vector<int32_t>(buyers.size(), 0);
     std::vector<market::Verdict> verdicts(items.size());
     market::decide_batch(inventory, definition.max_per_buyer, holdings, items, verdicts);
     inventory.version = before.version + 1;
@@ -179,8 +204,10 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
       }
       commit.orders.push_back(std::move(order));
     }
-    for (size_t slot = 0; slot < buyers.size(); ++slot)
-      if (holdings[slot] != load->holdings[slot]) commit.holdings.emplace_back(std::string(buyers[slot]), holdings[slot]);
+    if (limited)
+      for (size_t slot = 0; slot < buyers.size(); ++slot)
+        if (holdings[slot] != load->holdings[slot])
+          commit.holdings.emplace_back(std::string(buyers[slot]), holdings[slot]);
     add_stock_notices(before, inventory, definition.seller, now, commit.events);
     stamp_inventory(commit.events, inventory);
 
@@ -238,14 +265,22 @@ Status CheckoutEngine::finalize(uint64_t product_id, std::span<const std::pair<O
   std::vector<std::string_view> buyers;
   std::vector<uint64_t> none;
   for (const auto& [order, settlement] : outcomes) buyers.push_back(order.buyer);
+  bool limited = product_has_limit(product_id);
   for (int attempt = 0; attempt <= options_.retries_max; ++attempt) {
-    auto load = store_.load_for_decision(product_id, buyers, none);
+    auto load = store_.load_for_decision(
+        product_id, limited ? std::span(buyers) : std::span<const std::string_view>(), none);
     if (!load) return load.error();
     const auto& definition = load->product.definition;
+    remember_limit(product_id, definition.max_per_buyer);
+    if (definition.max_per_buyer > 0 && !limited) {
+      limited = true;
+      continue;
+    }
     const Inventory before = load->product.inventory;
     Inventory inventory = before;
     std::map<std::string, int32_t> loaded_holdings;
-    for (size_t i = 0; i < buyers.size(); ++i) loaded_holdings.emplace(std::string(buyers[i]), load->holdings[i]);
+    if (limited)
+      for (size_t i = 0; i < buyers.size(); ++i) loaded_holdings.emplace(std::string(buyers[i]), load->holdings[i]);
     std::map<std::string, int32_t> holdings = loaded_holdings;
     const int64_t now = clock_.now_us();
     store::ProductCommit commit;
@@ -268,7 +303,7 @@ Status CheckoutEngine::finalize(uint64_t product_id, std::span<const std::pair<O
         commit.events.push_back(order_event(EventType::kOrderConfirmed, updated, now));
       } else {
         market::apply_release(inventory, updated.quantity);
-        holdings[updated.buyer] -= updated.quantity;
+        if (limited) holdings[updated.buyer] -= updated.quantity;
         updated.status = OrderStatus::kRejected;
         updated.reason =
             settlement == Settlement::kDeclined ? RejectReason::kPaymentDeclined : RejectReason::kPaymentFailed;

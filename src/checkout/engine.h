@@ -15,6 +15,8 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <span>
 #include <vector>
 
@@ -57,6 +59,14 @@ class CheckoutEngine {
   // Cancels the charges of orders that failed payment and are now rejected.
   void void_failed_charges(std::span<const std::pair<market::OrderRecord, Settlement>> outcomes);
 
+  // Per-buyer limits are fixed at product creation: a product seen without
+  // one skips holdings reads and writes from then on.
+  bool product_has_limit(uint64_t product_id);
+  void remember_limit(uint64_t product_id, int32_t max_per_buyer);
+  static constexpr size_t kLimitsCachedMax = 100'000;
+
+  std::mutex limits_mutex_;
+  std::unordered_map<uint64_t, int32_t> limits_;
   store::WriteStore& store_;
   bus::PurchaseQueue& queue_;
   PaymentRouter& router_;

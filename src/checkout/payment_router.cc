@@ -23,12 +23,17 @@ PaymentProcessor* PaymentRouter::find(const std::string& name) const {
 std::string PaymentRouter::choose(std::string_view currency) {
   std::lock_guard lock(mutex_);
   const int64_t now = clock_.now_us();
+  const PaymentProcessor* fallback = nullptr;
   for (size_t i = 0; i < processors_.size(); ++i) {
     if (!processors_[i]->supports(currency)) continue;
+    if (fallback == nullptr) fallback = processors_[i];
     if (breakers_[i].open_until_us > now) continue;
     return processors_[i]->name();
   }
-  return {};
+  // Every breaker is open: still pin the first processor that takes the
+  // currency. Its retries (same key) may find it back; rejecting the order
+  // untried would turn a short outage into lost sales.
+  return fallback ? fallback->name() : std::string();
 }
 
 bool PaymentRouter::breaker_open(const std::string& processor) {
@@ -47,8 +52,9 @@ void PaymentRouter::record(const std::string& name, bool healthy) {
       breaker.consecutive_failures = 0;
       breaker.open_until_us = 0;
     } else if (++breaker.consecutive_failures >= options_.failure_threshold) {
-      breaker.open_until_us = clock_.now_us() + int64_t{options_.open_ms} * 1000;
-      log_warn("payment.breaker_open", {{"processor", name}});
+      const int64_t now = clock_.now_us();
+      if (breaker.open_until_us <= now) log_warn("payment.breaker_open", {{"processor", name}});
+      breaker.open_until_us = now + int64_t{options_.open_ms} * 1000;
     }
   }
 }

@@ -33,7 +33,9 @@ class PaymentRouter {
  public:
   PaymentRouter(std::vector<PaymentProcessor*> processors, RouterOptions options, const Clock& clock);
 
-  // The processor for a new order, or "" when none can take it now.
+  // The processor for a new order: the first that takes the currency with a
+  // closed breaker; if all are open, the first that takes the currency; ""
+  // only when none takes the currency.
   std::string choose(std::string_view currency);
   // Charges a reserved order on its pinned processor (retrying with the same
   // key) and says how it ended. kFailed after an ambiguous timeout also voids.

@@ -23,6 +23,7 @@
 
 #include "checkout/http_processor.h"
 #include "checkout/payment_router.h"
+#include "checkout/sandbox_processor.h"
 #include "core/clock.h"
 #include "support/fake_processor.h"
 #include "support/hawker_process.h"
@@ -331,6 +332,37 @@ TEST_F(PaymentRouterTest, VoidsAfterAmbiguousTimeouts) {
   EXPECT_EQ(first_fake_.void_requests(key(recovered)), 0);
   EXPECT_EQ(second_fake_.charge_requests(), 0);
   EXPECT_EQ(first_fake_.charges_succeeded(), 1u) << "only the recovered order keeps its money";
+}
+
+TEST(PaymentRouterFallbackTest, AllBreakersOpenStillPinsTheFirstProcessorThatTakesTheCurrency) {
+  ManualClock clock;
+  SandboxProcessor first(SandboxOptions{"first", {"USD"}, 0, 0});
+  SandboxProcessor second(SandboxOptions{"second", {"USD"}, 0, 0});
+  RouterOptions options;
+  options.failure_threshold = 1;
+  options.attempts_max = 1;
+  options.retry_backoff_ms = 0;
+  PaymentRouter router({&first, &second}, options, clock);
+  first.set_available(false);
+  second.set_available(false);
+  market::OrderRecord order;
+  order.order_id = 7;
+  order.currency = "USD";
+  order.payment_token = "tok_visa";
+  order.processor = "first";
+  EXPECT_EQ(router.settle(order), Settlement::kFailed);
+  order.processor = "second";
+  EXPECT_EQ(router.settle(order), Settlement::kFailed);
+  ASSERT_TRUE(router.breaker_open("first"));
+  ASSERT_TRUE(router.breaker_open("second"));
+  EXPECT_EQ(router.choose("USD"), "first") << "an outage must not reject new orders untried";
+  EXPECT_EQ(router.choose("JPY"), "");
+  // The processor comes back: the pinned order now goes through on it.
+  first.set_available(true);
+  order.order_id = 8;
+  order.processor = router.choose("USD");
+  EXPECT_EQ(router.settle(order), Settlement::kConfirmed);
+  EXPECT_FALSE(router.breaker_open("first"));
 }
 
 TEST(PaymentRouterNoProcessorTest, AnOrderPinnedToNoProcessorFails) {
