@@ -21,7 +21,7 @@ struct ServeOptions {
   std::string secret_file;  // default DATA/jwt.secret
   int http_threads = 2;
   int decide_threads = 2;
-  int payment_threads = 4;
+  int payment_threads = 2;
   int payment_latency_ms = 0;
   std::string payment_url;  // a Stripe-style processor tried before the sandbox
   size_t queue_depth_max = 200'000;

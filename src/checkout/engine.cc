@@ -60,6 +60,10 @@ CheckoutEngine::CheckoutEngine(store::WriteStore& store, bus::PurchaseQueue& que
                                const Clock& clock, EngineOptions options)
     : store_(store), queue_(queue), router_(router), clock_(clock), options_(options) {}
 
+std::mutex& CheckoutEngine::product_owner(uint64_t product_id) {
+  return owners_[(product_id * 0x9E3779B97F4A7C15ull) >> 58];  // 64 stripes
+}
+
 bool CheckoutEngine::product_has_limit(uint64_t product_id) {
   std::lock_guard lock(limits_mutex_);
   auto found = limits_.find(product_id);
@@ -126,6 +130,9 @@ Result<std::vector<OrderRecord>> CheckoutEngine::decide_product(uint64_t product
   bool limited = product_has_limit(product_id);
   std::span<const std::string_view> buyers_to_load = limited ? std::span(buyers) : std::span<const std::string_view>();
 
+  // One owner per product in this process: workers on the same product wait
+  // here instead of deciding in parallel and losing the version race.
+  std::lock_guard owner(product_owner(product_id));
   for (int attempt = 0; attempt <= options_.retries_max; ++attempt) {
     auto load = store_.load_for_decision(product_id, buyers_to_load, order_ids);
     if (!load) {
@@ -266,6 +273,7 @@ Status CheckoutEngine::finalize(uint64_t product_id, std::span<const std::pair<O
   std::vector<uint64_t> none;
   for (const auto& [order, settlement] : outcomes) buyers.push_back(order.buyer);
   bool limited = product_has_limit(product_id);
+  std::lock_guard owner(product_owner(product_id));
   for (int attempt = 0; attempt <= options_.retries_max; ++attempt) {
     auto load = store_.load_for_decision(
         product_id, limited ? std::span(buyers) : std::span<const std::string_view>(), none);

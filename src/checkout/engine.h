@@ -14,6 +14,7 @@
 // deterministic simulator both drive it. Thread-safe if its ports are.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -65,6 +66,13 @@ class CheckoutEngine {
   void remember_limit(uint64_t product_id, int32_t max_per_buyer);
   static constexpr size_t kLimitsCachedMax = 100'000;
 
+  // The stripe that makes this process's workers take turns on a product.
+  // Held across the load-decide-commit of one product (its I/O included):
+  // that is the point, the commit is the product's critical section. The
+  // version check still guards against other processes.
+  std::mutex& product_owner(uint64_t product_id);
+
+  std::array<std::mutex, 64> owners_;
   std::mutex limits_mutex_;
   std::unordered_map<uint64_t, int32_t> limits_;
   store::WriteStore& store_;

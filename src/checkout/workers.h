@@ -21,7 +21,7 @@ namespace hawker::checkout {
 
 struct WorkerOptions {
   int decide_threads = 2;
-  int payment_threads = 4;
+  int payment_threads = 2;
   size_t batch_max = 4096;
   int batch_wait_ms = 5;
   size_t settle_batch_max = 256;
