@@ -95,7 +95,7 @@ json::object order_json(const store::OrderView& v) {
   o["quantity"] = v.quantity;
   o["status"] = market::order_status_name(v.status);
   if (v.status == market::OrderStatus::kRejected) o["reason"] = market::reject_reason_name(v.reason);
-  if (v.amount_cents > 0) o["amount_cents"] = v.amount_cents;
+  if (v.status != market::OrderStatus::kAccepted) o["amount_cents"] = v.amount_cents;
   if (v.updated_us > 0) o["updated_ms"] = v.updated_us / 1000;
   return o;
 }

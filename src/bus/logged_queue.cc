@@ -1,6 +1,6 @@
 #include "bus/logged_queue.h"
 
-#include <cstring>
+#include "core/binary.h"
 
 namespace hawker::bus {
 
@@ -55,51 +55,24 @@ Status LoggedQueue::ack(std::span<const uint64_t> delivery_ids) {
   return erase(removed);
 }
 
-namespace {
-template <typename T>
-void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-void put_string(std::string& out, std::string_view text) {
-  put<uint32_t>(out, static_cast<uint32_t>(text.size()));
-  out.append(text);
-}
-template <typename T>
-bool get(std::string_view& in, T& value) {
-  if (in.size() < sizeof(T)) return false;
-  std::memcpy(&value, in.data(), sizeof(T));
-  in.remove_prefix(sizeof(T));
-  return true;
-}
-bool get_string(std::string_view& in, std::string& text) {
-  uint32_t size = 0;
-  if (!get(in, size) || in.size() < size) return false;
-  text.assign(in.data(), size);
-  in.remove_prefix(size);
-  return true;
-}
-}  // namespace
 
 std::string encode_request(const market::PurchaseRequest& r) {
   std::string out;
   out.reserve(40 + r.buyer.size() + r.payment_token.size());
-  put<uint8_t>(out, 1);  // format version
-  put(out, r.order_id);
-  put(out, r.product_id);
-  put(out, r.quantity);
-  put(out, r.accepted_us);
-  put_string(out, r.buyer);
-  put_string(out, r.payment_token);
+  BinaryWriter writer(out);
+  writer.put<uint8_t>(1);  // format version
+  writer.put(r.order_id).put(r.product_id).put(r.quantity).put(r.accepted_us);
+  writer.put_string(r.buyer).put_string(r.payment_token);
   return out;
 }
 
 Result<market::PurchaseRequest> decode_request(std::string_view in) {
   market::PurchaseRequest r;
+  BinaryReader reader(in);
   uint8_t format = 0;
-  if (!get(in, format) || format != 1 || !get(in, r.order_id) || !get(in, r.product_id) || !get(in, r.quantity) ||
-      !get(in, r.accepted_us) || !get_string(in, r.buyer) || !get_string(in, r.payment_token) || !in.empty())
+  if (!reader.get(format) || format != 1 || !reader.get(r.order_id) || !reader.get(r.product_id) ||
+      !reader.get(r.quantity) || !reader.get(r.accepted_us) || !reader.get_string(r.buyer) ||
+      !reader.get_string(r.payment_token) || !reader.done())
     return make_error(ErrorCode::kIo, "corrupt queue record");
   return r;
 }

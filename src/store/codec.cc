@@ -1,97 +1,68 @@
 #include "store/codec.h"
 
-#include <boost/json.hpp>
+#include "core/binary.h"
 
 namespace hawker::store {
-namespace json = boost::json;
+
+namespace {
+constexpr uint8_t kProductFormat = 1;
+constexpr uint8_t kOrderFormat = 1;
+}  // namespace
 
 std::string encode_product(const ProductSnapshot& p) {
   const auto& d = p.definition;
   const auto& i = p.inventory;
-  json::object o;
-  o["id"] = d.id;
-  o["seller"] = d.seller;
-  o["title"] = d.title;
-  o["price"] = d.price_cents;
-  o["currency"] = d.currency;
-  o["max_per_buyer"] = d.max_per_buyer;
-  o["inv"] = json::array{i.initial, i.restocked, i.available, i.reserved, i.sold, i.low_threshold, i.version};
-  return json::serialize(o);
+  std::string out;
+  out.reserve(96 + d.seller.size() + d.title.size());
+  BinaryWriter writer(out);
+  writer.put(kProductFormat).put(d.id).put_string(d.seller).put_string(d.title).put(d.price_cents);
+  writer.put_string(d.currency).put(d.max_per_buyer);
+  writer.put(i.initial).put(i.restocked).put(i.available).put(i.reserved).put(i.sold).put(i.low_threshold);
+  writer.put(i.version);
+  return out;
 }
 
 Result<ProductSnapshot> decode_product(std::string_view bytes) {
-  boost::system::error_code ec;
-  json::value value = json::parse(bytes, ec);
-  if (ec || !value.is_object()) return make_error(ErrorCode::kIo, "corrupt product record");
-  try {
-    const auto& o = value.as_object();
-    ProductSnapshot p;
-    auto& d = p.definition;
-    d.id = json::value_to<uint64_t>(o.at("id"));
-    d.seller = json::value_to<std::string>(o.at("seller"));
-    d.title = json::value_to<std::string>(o.at("title"));
-    d.price_cents = json::value_to<int64_t>(o.at("price"));
-    d.currency = json::value_to<std::string>(o.at("currency"));
-    d.max_per_buyer = json::value_to<int32_t>(o.at("max_per_buyer"));
-    const auto& inv = o.at("inv").as_array();
-    auto& i = p.inventory;
-    i.product_id = d.id;
-    i.initial = json::value_to<int64_t>(inv.at(0));
-    i.restocked = json::value_to<int64_t>(inv.at(1));
-    i.available = json::value_to<int64_t>(inv.at(2));
-    i.reserved = json::value_to<int64_t>(inv.at(3));
-    i.sold = json::value_to<int64_t>(inv.at(4));
-    i.low_threshold = json::value_to<int64_t>(inv.at(5));
-    i.version = json::value_to<uint64_t>(inv.at(6));
-    d.low_threshold = i.low_threshold;
-    return p;
-  } catch (const std::exception& error) {
-    return make_error(ErrorCode::kIo, std::string("corrupt product record: ") + error.what());
-  }
+  ProductSnapshot p;
+  auto& d = p.definition;
+  auto& i = p.inventory;
+  BinaryReader reader(bytes);
+  uint8_t format = 0;
+  if (!reader.get(format) || format != kProductFormat || !reader.get(d.id) || !reader.get_string(d.seller) ||
+      !reader.get_string(d.title) || !reader.get(d.price_cents) || !reader.get_string(d.currency) ||
+      !reader.get(d.max_per_buyer) || !reader.get(i.initial) || !reader.get(i.restocked) ||
+      !reader.get(i.available) || !reader.get(i.reserved) || !reader.get(i.sold) || !reader.get(i.low_threshold) ||
+      !reader.get(i.version) || !reader.done())
+    return make_error(ErrorCode::kIo, "corrupt product record");
+  i.product_id = d.id;
+  d.low_threshold = i.low_threshold;
+  return p;
 }
 
 std::string encode_order(const market::OrderRecord& r) {
-  json::object o;
-  o["id"] = r.order_id;
-  o["product"] = r.product_id;
-  o["buyer"] = r.buyer;
-  o["seller"] = r.seller;
-  o["qty"] = r.quantity;
-  o["amount"] = r.amount_cents;
-  o["currency"] = r.currency;
-  o["token"] = r.payment_token;
-  o["processor"] = r.processor;
-  o["status"] = static_cast<int>(r.status);
-  o["reason"] = static_cast<int>(r.reason);
-  o["accepted"] = r.accepted_us;
-  o["updated"] = r.updated_us;
-  return json::serialize(o);
+  std::string out;
+  out.reserve(80 + r.buyer.size() + r.seller.size() + r.payment_token.size() + r.processor.size());
+  BinaryWriter writer(out);
+  writer.put(kOrderFormat).put(r.order_id).put(r.product_id).put_string(r.buyer).put_string(r.seller);
+  writer.put(r.quantity).put(r.amount_cents).put_string(r.currency).put_string(r.payment_token);
+  writer.put_string(r.processor).put(r.status).put(r.reason).put(r.accepted_us).put(r.updated_us);
+  return out;
 }
 
 Result<market::OrderRecord> decode_order(std::string_view bytes) {
-  boost::system::error_code ec;
-  json::value value = json::parse(bytes, ec);
-  if (ec || !value.is_object()) return make_error(ErrorCode::kIo, "corrupt order record");
-  try {
-    const auto& o = value.as_object();
-    market::OrderRecord r;
-    r.order_id = json::value_to<uint64_t>(o.at("id"));
-    r.product_id = json::value_to<uint64_t>(o.at("product"));
-    r.buyer = json::value_to<std::string>(o.at("buyer"));
-    r.seller = json::value_to<std::string>(o.at("seller"));
-    r.quantity = json::value_to<int32_t>(o.at("qty"));
-    r.amount_cents = json::value_to<int64_t>(o.at("amount"));
-    r.currency = json::value_to<std::string>(o.at("currency"));
-    r.payment_token = json::value_to<std::string>(o.at("token"));
-    r.processor = json::value_to<std::string>(o.at("processor"));
-    r.status = static_cast<market::OrderStatus>(json::value_to<int>(o.at("status")));
-    r.reason = static_cast<market::RejectReason>(json::value_to<int>(o.at("reason")));
-    r.accepted_us = json::value_to<int64_t>(o.at("accepted"));
-    r.updated_us = json::value_to<int64_t>(o.at("updated"));
-    return r;
-  } catch (const std::exception& error) {
-    return make_error(ErrorCode::kIo, std::string("corrupt order record: ") + error.what());
-  }
+  market::OrderRecord r;
+  BinaryReader reader(bytes);
+  uint8_t format = 0;
+  if (!reader.get(format) || format != kOrderFormat || !reader.get(r.order_id) || !reader.get(r.product_id) ||
+      !reader.get_string(r.buyer) || !reader.get_string(r.seller) || !reader.get(r.quantity) ||
+      !reader.get(r.amount_cents) || !reader.get_string(r.currency) || !reader.get_string(r.payment_token) ||
+      !reader.get_string(r.processor) || !reader.get(r.status) || !reader.get(r.reason) ||
+      !reader.get(r.accepted_us) || !reader.get(r.updated_us) || !reader.done())
+    return make_error(ErrorCode::kIo, "corrupt order record");
+  if (static_cast<uint8_t>(r.status) > static_cast<uint8_t>(market::OrderStatus::kRejected) ||
+      static_cast<uint8_t>(r.reason) > static_cast<uint8_t>(market::RejectReason::kInvalid))
+    return make_error(ErrorCode::kIo, "corrupt order record");
+  return r;
 }
 
 Status validate_commit(const ProductCommit& commit, const std::optional<ProductSnapshot>& stored) {
