@@ -24,9 +24,10 @@ void add_serve_flags(CLI::App* command, ServeOptions& options) {
   command->add_option("--http-threads", options.http_threads, "network threads")
       ->envname("HAWKER_HTTP_THREADS")
       ->check(CLI::Range(1, 64));
-  command->add_option("--workers", options.decide_threads, "checkout decide threads")
+  command->add_option("--workers", options.decide_threads,
+                      "checkout decide threads (0: accept and queue orders, decide none)")
       ->envname("HAWKER_WORKERS")
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(0, 64));
   command->add_option("--payment-threads", options.payment_threads, "payment settlement threads")
       ->envname("HAWKER_PAYMENT_THREADS")
       ->check(CLI::Range(1, 256));

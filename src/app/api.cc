@@ -191,29 +191,57 @@ struct Api::Impl {
     });
   }
 
+  // The read side first; then the write side (decided, not yet projected);
+  // then the queue (accepted, not yet decided); then the write side again, in
+  // case the order was decided and acked between the two looks.
+  Result<std::optional<store::OrderView>> find_order(uint64_t order_id) {
+    auto projected = ctx.read_store->get_order(order_id);
+    if (!projected || *projected) return projected;
+    for (int look = 0; look < 2; ++look) {
+      auto decided = ctx.write_store->get_order(order_id);
+      if (!decided) return decided.error();
+      if (*decided) return std::optional<store::OrderView>(view_of(**decided));
+      if (look == 1) break;
+      auto queued = ctx.queue->find_order(order_id);
+      if (!queued) return queued.error();
+      if (*queued) {
+        store::OrderView order;
+        order.order_id = (*queued)->order_id;
+        order.product_id = (*queued)->product_id;
+        order.buyer = (*queued)->buyer;
+        order.quantity = (*queued)->quantity;
+        order.status = market::OrderStatus::kAccepted;
+        if (auto* product = ctx.gate->find(order.product_id)) order.seller = product->definition.seller;
+        return std::optional<store::OrderView>(std::move(order));
+      }
+    }
+    return std::optional<store::OrderView>();
+  }
+
+  static store::OrderView view_of(const market::OrderRecord& record) {
+    store::OrderView order;
+    order.order_id = record.order_id;
+    order.product_id = record.product_id;
+    order.buyer = record.buyer;
+    order.seller = record.seller;
+    order.quantity = record.quantity;
+    order.amount_cents = record.amount_cents;
+    order.status = record.status;
+    order.reason = record.reason;
+    order.accepted_us = record.accepted_us;
+    order.updated_us = record.updated_us;
+    return order;
+  }
+
   Response get_order(const Request& request, std::string_view id_text) {
     auto claims = authenticate(request);
     if (!claims) return error_response(claims.error());
     uint64_t order_id = 0;
     if (!parse_order_id(id_text, order_id)) return error_response(404, "not_found", "no such order");
-    auto view = ctx.read_store->get_order(order_id);
-    if (!view) return error_response(view.error());
-    store::OrderView order;
-    if (*view) {
-      order = **view;
-    } else {
-      // Accepted but not yet decided (or not yet projected): the queue knows it.
-      auto request_record = ctx.queue->find_order(order_id);
-      if (!request_record) return error_response(request_record.error());
-      if (!*request_record) return error_response(404, "not_found", "no such order");
-      const auto& accepted = **request_record;
-      order.order_id = accepted.order_id;
-      order.product_id = accepted.product_id;
-      order.buyer = accepted.buyer;
-      order.quantity = accepted.quantity;
-      order.status = market::OrderStatus::kAccepted;
-      if (auto* product = ctx.gate->find(accepted.product_id)) order.seller = product->definition.seller;
-    }
+    auto found = find_order(order_id);
+    if (!found) return error_response(found.error());
+    if (!*found) return error_response(404, "not_found", "no such order");
+    const store::OrderView& order = **found;
     if (order.buyer != claims->sub && order.seller != claims->sub)
       return error_response(404, "not_found", "no such order");
     return json_response(200, order_json(order));

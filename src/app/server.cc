@@ -100,7 +100,8 @@ class EmbeddedServer final : public Server {
     worker_options.batch_max = options.batch_max;
     worker_options.batch_wait_ms = options.batch_wait_ms;
     workers_ = std::make_unique<checkout::CheckoutWorkers>(*engine_, *write_store_, *queue_, worker_options);
-    workers_->start();
+    if (options.decide_threads > 0) workers_->start();
+    else log_warn("server.no_workers", {{"note", "orders are queued and answered 202 but not decided"}});
     register_gauges();
 
     ApiContext context;

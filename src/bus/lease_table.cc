@@ -10,6 +10,7 @@ void LeaseTable::add(std::span<const std::pair<uint64_t, market::PurchaseRequest
     std::lock_guard lock(mutex_);
     for (const auto& [id, request] : entries) {
       entries_[id] = Entry{request, recovered ? 1u : 0u, 0};
+      entry_of_order_[request.order_id] = id;
       ready_.insert(id);
     }
   }
@@ -61,10 +62,12 @@ std::vector<uint64_t> LeaseTable::ack(std::span<const uint64_t> delivery_ids) {
   std::vector<uint64_t> removed;
   std::lock_guard lock(mutex_);
   for (uint64_t id : delivery_ids) {
-    if (entries_.erase(id)) {
-      ready_.erase(id);
-      removed.push_back(id);
-    }
+    auto found = entries_.find(id);
+    if (found == entries_.end()) continue;
+    entry_of_order_.erase(found->second.request.order_id);
+    entries_.erase(found);
+    ready_.erase(id);
+    removed.push_back(id);
   }
   return removed;
 }
@@ -92,6 +95,13 @@ void LeaseTable::expire_all() {
     }
   }
   ready_changed_.notify_all();
+}
+
+std::optional<market::PurchaseRequest> LeaseTable::find_order(uint64_t order_id) {
+  std::lock_guard lock(mutex_);
+  auto found = entry_of_order_.find(order_id);
+  if (found == entry_of_order_.end()) return std::nullopt;
+  return entries_.at(found->second).request;
 }
 
 size_t LeaseTable::depth() {

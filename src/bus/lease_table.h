@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <unordered_map>
 #include <span>
 #include <vector>
 
@@ -30,6 +32,7 @@ class LeaseTable {
   // Every lease ends now: what a restart does.
   void expire_all();
   size_t depth();
+  std::optional<market::PurchaseRequest> find_order(uint64_t order_id);
   std::vector<market::PurchaseRequest> unacked();
 
  private:
@@ -44,6 +47,7 @@ class LeaseTable {
   std::mutex mutex_;
   std::condition_variable ready_changed_;
   std::map<uint64_t, Entry> entries_;
+  std::unordered_map<uint64_t, uint64_t> entry_of_order_;  // order id -> entry id
   std::set<uint64_t> ready_;
   std::multimap<int64_t, uint64_t> leases_;  // deadline -> id
 };

@@ -24,7 +24,9 @@ class LoggedQueue : public PurchaseQueue {
 
   Status append(std::span<const Enqueue> items, std::span<EnqueueResult> results) final;
   Result<std::optional<EnqueueResult>> find_key(std::string_view idempotency_key, uint64_t fingerprint) final;
-  Result<std::optional<market::PurchaseRequest>> find_order(uint64_t order_id) final { return lookup_order(order_id); }
+  Result<std::optional<market::PurchaseRequest>> find_order(uint64_t order_id) final {
+    return leases_.find_order(order_id);
+  }
   Result<std::vector<Delivery>> fetch(size_t max, std::chrono::milliseconds wait) final {
     return leases_.fetch(max, wait);
   }
@@ -45,8 +47,7 @@ class LoggedQueue : public PurchaseQueue {
     const Enqueue* item;
   };
   virtual Result<std::optional<KeyRecord>> lookup_key(std::string_view key) = 0;
-  virtual Result<std::optional<market::PurchaseRequest>> lookup_order(uint64_t order_id) = 0;
-  // Makes the entries, their keys and order index durable with one sync.
+  // Makes the entries and their keys durable with one sync.
   virtual Status persist(std::span<const NewEntry> entries) = 0;
   virtual Status erase(std::span<const uint64_t> ids) = 0;
 

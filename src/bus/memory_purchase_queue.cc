@@ -16,19 +16,11 @@ Result<std::optional<KeyRecord>> MemoryPurchaseQueue::lookup_key(std::string_vie
   return std::optional<KeyRecord>(found->second);
 }
 
-Result<std::optional<market::PurchaseRequest>> MemoryPurchaseQueue::lookup_order(uint64_t order_id) {
-  std::lock_guard lock(mutex_);
-  auto found = orders_.find(order_id);
-  if (found == orders_.end()) return std::optional<market::PurchaseRequest>();
-  return std::optional<market::PurchaseRequest>(found->second);
-}
-
 Status MemoryPurchaseQueue::persist(std::span<const NewEntry> entries) {
   if (fail_appends_) return make_error(ErrorCode::kIo, "injected append failure");
   std::lock_guard lock(mutex_);
   for (const auto& entry : entries) {
     keys_[entry.item->idempotency_key] = KeyRecord{entry.item->request.order_id, entry.item->fingerprint};
-    orders_[entry.item->request.order_id] = entry.item->request;
   }
   return {};
 }

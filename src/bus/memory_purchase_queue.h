@@ -20,7 +20,6 @@ class MemoryPurchaseQueue final : public LoggedQueue {
 
  protected:
   Result<std::optional<KeyRecord>> lookup_key(std::string_view key) override;
-  Result<std::optional<market::PurchaseRequest>> lookup_order(uint64_t order_id) override;
   Status persist(std::span<const NewEntry> entries) override;
   Status erase(std::span<const uint64_t> ids) override;
 
@@ -28,7 +27,6 @@ class MemoryPurchaseQueue final : public LoggedQueue {
   std::atomic<bool> fail_appends_{false};
   std::mutex mutex_;
   std::map<std::string, KeyRecord> keys_;
-  std::map<uint64_t, market::PurchaseRequest> orders_;
 };
 
 }  // namespace hawker::bus

@@ -9,7 +9,7 @@
 // - append() is durable when it returns: one sync for the whole span. It is
 //   idempotent by key: a key seen before with the same fingerprint yields
 //   kDuplicate and the first order id; with another fingerprint, kKeyReused.
-//   Keys are remembered after the request is acked.
+//   Keys are remembered after the request is acked; requests are not.
 // - fetch() leases up to `max` unacked requests in append order; a lease not
 //   acked within the ack wait, or any unacked request after a restart, is
 //   delivered again (at-least-once). ack() ends a request's life in the queue.
@@ -64,7 +64,9 @@ class PurchaseQueue {
   virtual Status append(std::span<const Enqueue> items, std::span<EnqueueResult> results) = 0;
   // Looks a key up without appending (nullopt: never seen).
   virtual Result<std::optional<EnqueueResult>> find_key(std::string_view idempotency_key, uint64_t fingerprint) = 0;
-  // The accepted request behind an order id, acked or not (nullopt: unknown).
+  // The accepted request behind an order id while it waits in the queue
+  // (nullopt once acked, or unknown): after its ack the order is decided and
+  // the write store knows it.
   virtual Result<std::optional<market::PurchaseRequest>> find_order(uint64_t order_id) = 0;
 
   virtual Result<std::vector<Delivery>> fetch(size_t max, std::chrono::milliseconds wait) = 0;

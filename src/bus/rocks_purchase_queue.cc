@@ -1,12 +1,13 @@
 // RocksPurchaseQueue: the embedded purchase queue on RocksDB.
 //
 // Column families: entries (queue id -> request, deleted on ack), keys
-// (idempotency key -> order id + fingerprint, kept), orders (order id ->
-// request, kept, so an accepted order can be looked up before it is decided).
+// (idempotency key -> order id + fingerprint, kept). Unacked requests are
+// also held in memory (the lease table), which answers find_order().
 // One append is one WriteBatch with sync=true: the group commit that lets many
 // 202s share one fsync. Acks are not synced: a lost ack only means a
 // redelivery, which checkout treats as a no-op. Thread-safe.
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -36,9 +37,16 @@ class RocksPurchaseQueue final : public LoggedQueue {
 
   Status open(const std::string& directory) {
     rocksdb::Options options = embedded_db_options();
+    // The vector memtable (below) takes one writer at a time; appends are
+    // serialised by LoggedQueue anyway.
+    options.allow_concurrent_memtable_write = false;
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "entries", "keys", "orders"})
-      families.emplace_back(name, point_lookup_family_options());
+    // entries: appended in id order and never read by key; keys: point lookups.
+    rocksdb::ColumnFamilyOptions entries_options;
+    entries_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+    families.emplace_back("default", rocksdb::ColumnFamilyOptions());
+    families.emplace_back("entries", entries_options);
+    families.emplace_back("keys", point_lookup_family_options());
     rocksdb::Status status = rocksdb::DB::Open(options, directory, families, &handles_, &db_);
     if (!status.ok()) return io_error(status);
     // Everything still in `entries` was never acked: deliver it again.
@@ -69,22 +77,11 @@ class RocksPurchaseQueue final : public LoggedQueue {
     return std::optional<KeyRecord>(KeyRecord{read_u64_be(value), read_u64_be(std::string_view(value).substr(8))});
   }
 
-  Result<std::optional<market::PurchaseRequest>> lookup_order(uint64_t order_id) override {
-    std::string value;
-    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), handles_[kOrders], u64_key(order_id), &value);
-    if (status.IsNotFound()) return std::optional<market::PurchaseRequest>();
-    if (!status.ok()) return io_error(status);
-    auto request = decode_request(value);
-    if (!request) return request.error();
-    return std::optional<market::PurchaseRequest>(std::move(*request));
-  }
-
   Status persist(std::span<const NewEntry> entries) override {
     rocksdb::WriteBatch batch;
     for (const auto& entry : entries) {
       std::string encoded = encode_request(entry.item->request);
       batch.Put(handles_[kEntries], u64_key(entry.id), encoded);
-      batch.Put(handles_[kOrders], u64_key(entry.item->request.order_id), encoded);
       std::string key_value = u64_key(entry.item->request.order_id);
       append_u64_be(key_value, entry.item->fingerprint);
       batch.Put(handles_[kKeys], entry.item->idempotency_key, key_value);
@@ -106,7 +103,7 @@ class RocksPurchaseQueue final : public LoggedQueue {
   }
 
  private:
-  enum Family { kDefault = 0, kEntries, kKeys, kOrders };
+  enum Family { kDefault = 0, kEntries, kKeys };
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
