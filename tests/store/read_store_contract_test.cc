@@ -5,7 +5,9 @@
 // checkpoint) change nothing; the checkpoint survives a reopen; orders go
 // reserved -> confirmed/rejected (never backwards) and confirmed sales add up
 // in seller_totals; notices move only the checkpoint; list_products pages by
-// seller and id; unknown ids read as empty; readers never see half a batch.
+// seller and id; unknown ids read as empty; readers never see half a batch;
+// a batch leaves the tables exactly as its events applied one per batch
+// (adapters may fold a batch, but not change its outcome).
 //
 // To add an adapter, write a factory like SqliteReadStoreFactory and list it
 // in ReadStoreFactories.
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -448,6 +451,138 @@ TYPED_TEST(ReadStoreContractTest, OrderIdsUseAllSixtyFourBits) {
   std::optional<OrderView> view = this->order(0xF123'4567'89AB'CDEFull);
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->order_id, 0xF123'4567'89AB'CDEFull);
+}
+
+// ---- Batching --------------------------------------------------------------
+
+// Renders everything the queries show about the given rows, so that two stores
+// compare in one readable EXPECT_EQ.
+std::string describe(ReadStore& store, const std::vector<uint64_t>& product_ids,
+                     const std::vector<uint64_t>& order_ids, const std::vector<std::string>& sellers) {
+  std::ostringstream out;
+  Result<uint64_t> checkpoint = store.checkpoint();
+  out << "checkpoint " << (checkpoint.ok() ? std::to_string(*checkpoint) : checkpoint.error().message) << "\n";
+  for (uint64_t id : product_ids) {
+    Result<std::optional<ProductView>> view = store.get_product(id);
+    out << "product " << id << ":";
+    if (!view.ok()) out << " error " << view.error().message;
+    else if (!view->has_value()) out << " none";
+    else {
+      const ProductView& p = **view;
+      const Inventory& i = p.inventory;
+      out << " " << p.definition.seller << " '" << p.definition.title << "' " << p.definition.price_cents << " "
+          << p.definition.currency << " max " << p.definition.max_per_buyer << " low " << p.definition.low_threshold
+          << " | " << i.initial << " +" << i.restocked << " avail " << i.available << " res " << i.reserved << " sold "
+          << i.sold << " low " << i.low_threshold << " v" << i.version << " state " << static_cast<int>(p.state);
+    }
+    out << "\n";
+  }
+  for (uint64_t id : order_ids) {
+    Result<std::optional<OrderView>> view = store.get_order(id);
+    out << "order " << id << ":";
+    if (!view.ok()) out << " error " << view.error().message;
+    else if (!view->has_value()) out << " none";
+    else {
+      const OrderView& o = **view;
+      out << " product " << o.product_id << " " << o.buyer << " -> " << o.seller << " x" << o.quantity << " "
+          << o.amount_cents << " " << market::order_status_name(o.status) << " "
+          << market::reject_reason_name(o.reason) << " accepted " << o.accepted_us << " updated " << o.updated_us;
+    }
+    out << "\n";
+  }
+  for (const std::string& seller : sellers) {
+    Result<SellerTotals> totals = store.seller_totals(seller);
+    out << "seller " << seller << ":";
+    if (!totals.ok()) out << " error " << totals.error().message;
+    else out << " " << totals->orders_confirmed << " orders " << totals->units_sold << " units " << totals->revenue_cents;
+    out << "\n";
+  }
+  return out.str();
+}
+
+TYPED_TEST(ReadStoreContractTest, BatchEndsLikeItsEventsOneByOne) {
+  const OrderFields a{.order_id = 81, .product_id = 7, .quantity = 2, .amount_cents = 5000};
+  const OrderFields b{.order_id = 82, .product_id = 7, .buyer = "buyer-2", .quantity = 1, .amount_cents = 2500};
+  const OrderFields c{.order_id = 83, .product_id = 9, .buyer = "buyer-3", .seller = "bea", .quantity = 3,
+                      .amount_cents = 900};
+  const OrderFields d{.order_id = 0xF000'0000'0000'0084ull, .product_id = 7, .buyer = "buyer-4", .quantity = 1,
+                      .amount_cents = 2500, .accepted_us = 900};
+  const OrderFields e{.order_id = 85, .product_id = 7, .buyer = "buyer-5", .quantity = 2, .amount_cents = 5000};
+  const OrderFields f{.order_id = 86, .product_id = 7, .buyer = "buyer-6", .quantity = 2, .amount_cents = 5000};
+  // Stored before the batch: e reserved, f confirmed.
+  const std::vector<Event> before = {
+      product_created(1, 7, "ada", 100),
+      order_event(2, EventType::kOrderReserved, e, make_inventory(7, 100, 98, 2, 0, 2)),
+      order_event(3, EventType::kOrderReserved, f, make_inventory(7, 100, 96, 4, 0, 3)),
+      order_event(4, EventType::kOrderConfirmed, f, make_inventory(7, 100, 96, 2, 2, 4)),
+  };
+  const std::vector<Event> batch = {
+      // Product 9's inventory before its creation updates nothing.
+      product_event(5, EventType::kProductRestocked, "bea", make_inventory(9, 10, 60, 0, 0, 5, 50)),
+      product_created(6, 9, "bea", 10),
+      // a: confirmed, then late events that must change nothing.
+      order_event(7, EventType::kOrderReserved, a, make_inventory(7, 100, 94, 4, 2, 5)),
+      order_event(8, EventType::kOrderConfirmed, a, make_inventory(7, 100, 94, 2, 4, 6)),
+      order_event(9, EventType::kOrderReserved, a, make_inventory(7, 100, 94, 2, 4, 6)),
+      order_event(10, EventType::kOrderConfirmed, a, make_inventory(7, 100, 94, 2, 4, 6)),
+      // b: rejected, then a confirmation that must not count.
+      order_event(11, EventType::kOrderReserved, b, make_inventory(7, 100, 93, 3, 4, 7)),
+      order_event(12, EventType::kOrderRejected, b, make_inventory(7, 100, 94, 2, 4, 8),
+                  RejectReason::kPaymentDeclined),
+      order_event(13, EventType::kOrderConfirmed, b, make_inventory(7, 100, 94, 2, 4, 8)),
+      // c: confirmed without a reserve, for another seller and product.
+      order_event(14, EventType::kOrderConfirmed, c, make_inventory(9, 10, 7, 0, 3, 2)),
+      // d: reserved twice; the later event's fields stay.
+      order_event(15, EventType::kOrderReserved, d, make_inventory(7, 100, 93, 3, 4, 9)),
+      order_event(16, EventType::kOrderReserved, d, make_inventory(7, 100, 93, 3, 4, 10)),
+      // e and f were stored earlier: e's confirmation counts, f's does not.
+      order_event(17, EventType::kOrderConfirmed, e, make_inventory(7, 100, 93, 1, 6, 11)),
+      order_event(18, EventType::kOrderConfirmed, f, make_inventory(7, 100, 93, 1, 6, 11)),
+      // Two inventories of the newest version (the first stays), then stale ones.
+      product_event(19, EventType::kProductRestocked, "ada", make_inventory(7, 100, 140, 0, 10, 13, 50)),
+      product_event(20, EventType::kProductRestocked, "ada", make_inventory(7, 100, 150, 0, 10, 13, 60)),
+      product_event(21, EventType::kProductRestocked, "ada", make_inventory(7, 100, 123, 1, 6, 12, 30)),
+      product_event(22, EventType::kProductRestocked, "ada", make_inventory(7, 100, 50, 0, 0, 3)),
+      product_event(23, EventType::kSoldOut, "ada", make_inventory(7, 100, 0, 0, 100, 99)),
+      // Out of order within the batch: skipped like a replay.
+      order_event(21, EventType::kOrderReserved, b, make_inventory(7, 100, 1, 1, 98, 98)),
+  };
+  this->apply(before);
+  this->apply(batch);
+
+  const std::string one_by_one_directory = this->directory_ + "/one_by_one";
+  ASSERT_TRUE(std::filesystem::create_directory(one_by_one_directory));
+  Result<ReadStorePtr> opened = TypeParam::open(one_by_one_directory);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  ReadStorePtr one_by_one = std::move(opened).value();
+  for (const std::vector<Event>* events : {&before, &batch}) {
+    for (const Event& event : *events) {
+      Status status = one_by_one->apply(std::vector<Event>{event});
+      ASSERT_TRUE(status.ok()) << status.error().message;
+    }
+  }
+
+  const std::vector<uint64_t> products = {7, 9};
+  const std::vector<uint64_t> orders = {a.order_id, b.order_id, c.order_id, d.order_id, e.order_id, f.order_id};
+  const std::vector<std::string> sellers = {"ada", "bea"};
+  const std::string batched = describe(*this->store_, products, orders, sellers);
+  EXPECT_EQ(batched, describe(*one_by_one, products, orders, sellers));
+  // Spot checks, so that both stores being wrong the same way still fails.
+  const std::optional<ProductView> seven = this->product(7);
+  const std::optional<ProductView> nine = this->product(9);
+  const std::optional<OrderView> rejected = this->order(b.order_id);
+  const std::optional<OrderView> reserved = this->order(d.order_id);
+  ASSERT_TRUE(seven.has_value() && nine.has_value() && rejected.has_value() && reserved.has_value());
+  EXPECT_EQ(seven->inventory, make_inventory(7, 100, 140, 0, 10, 13, 50));
+  EXPECT_EQ(nine->inventory, make_inventory(9, 10, 7, 0, 3, 2));
+  EXPECT_EQ(rejected->status, OrderStatus::kRejected);
+  EXPECT_EQ(reserved->updated_us, 16000);
+  const SellerTotals ada = this->totals("ada");
+  EXPECT_EQ(ada.orders_confirmed, 3);  // f before the batch; a and e in it
+  EXPECT_EQ(ada.units_sold, 6);
+  EXPECT_EQ(ada.revenue_cents, 15000);
+  EXPECT_EQ(this->totals("bea").orders_confirmed, 1);
+  EXPECT_EQ(this->checkpoint(), 23u);
 }
 
 // ---- Queries ---------------------------------------------------------------
