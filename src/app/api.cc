@@ -112,6 +112,14 @@ struct Api::Impl {
         if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_order(request, parts[2]));
         if (parts.size() <= 3) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
       }
+      if (parts[1] == "shows") {
+        if (parts.size() == 2 && method == Method::kPost) return reply(responder, create_show(request));
+        if (parts.size() == 2 && method == Method::kGet) return reply(responder, list_shows(request));
+        if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_show(parts[2]));
+        if (parts.size() == 4 && parts[3] == "showcase" && method == Method::kPost)
+          return reply(responder, pin_product(request, parts[2]));
+        if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
+      }
       if (parts[1] == "products") {
         if (parts.size() == 2 && method == Method::kPost) return reply(responder, create_product(request));
         if (parts.size() == 2 && method == Method::kGet) return reply(responder, list_products(request));
@@ -353,6 +361,103 @@ struct Api::Impl {
     }
     return error_response(503, "unavailable", "product too busy to restock; retry");
   }
+
+  // ---- Shows ---------------------------------------------------------------
+
+  json::object show_json(const store::ShowRecord& show) {
+    json::object o;
+    o["id"] = format_show_id(show.id);
+    o["seller"] = show.seller;
+    o["title"] = show.title;
+    o["status"] = store::show_status_name(show.status);
+    o["viewers"] = 0;
+    o["showcase"] = nullptr;
+    if (show.showcase_product_id != 0) {
+      auto product = ctx.read_store->get_product(show.showcase_product_id);
+      if (product && *product) o["showcase"] = product_json((*product)->definition, (*product)->inventory);
+    }
+    return o;
+  }
+
+  Response create_show(const Request& request) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    if (claims->role != Role::kSeller) return error_response(403, "forbidden", "only sellers can create shows");
+    auto body = parse_object(request.body);
+    if (!body) return error_response(body.error());
+    auto title = read_string(*body, "title", market::kTitleBytesMax);
+    if (!title) return error_response(title.error());
+    if (!*title || (*title)->empty()) return error_response(400, "invalid_request", "field 'title' is required");
+    auto show = ctx.shows->create(claims->sub, **title, ctx.clock->now_us());
+    if (!show) return error_response(show.error());
+    log_info("show.created", {{"show_id", format_show_id(show->id)}, {"seller", show->seller}});
+    return json_response(201, show_json(*show));
+  }
+
+  Response list_shows(const Request& request) {
+    std::string cursor_text, limit_text;
+    size_t offset = 0, limit = 50;
+    if (http::query_param(request.query(), "cursor", cursor_text) && !cursor_text.empty()) {
+      char* end = nullptr;
+      unsigned long long value = std::strtoull(cursor_text.c_str(), &end, 10);
+      if (end == cursor_text.c_str() || *end != '\0' || value > 1'000'000'000ull)
+        return error_response(400, "invalid_request", "bad cursor");
+      offset = static_cast<size_t>(value);
+    }
+    if (http::query_param(request.query(), "limit", limit_text)) {
+      char* end = nullptr;
+      long value = std::strtol(limit_text.c_str(), &end, 10);
+      if (end == limit_text.c_str() || *end != '\0' || value < 1 || value > static_cast<long>(kPageLimitMax))
+        return error_response(400, "invalid_request", "limit must be between 1 and 100");
+      limit = static_cast<size_t>(value);
+    }
+    auto shows = ctx.shows->list(offset, limit);
+    if (!shows) return error_response(shows.error());
+    json::array items;
+    for (const auto& show : *shows) items.push_back(show_json(show));
+    json::object body;
+    body["items"] = std::move(items);
+    if (shows->size() == limit) body["next"] = std::to_string(offset + limit);
+    else body["next"] = nullptr;
+    return json_response(200, body);
+  }
+
+  Response get_show(std::string_view id_text) {
+    uint64_t show_id = 0;
+    if (!parse_show_id(id_text, show_id)) return error_response(404, "not_found", "no such show");
+    auto show = ctx.shows->get(show_id);
+    if (!show) return error_response(show.error());
+    if (!*show) return error_response(404, "not_found", "no such show");
+    return json_response(200, show_json(**show));
+  }
+
+  Response pin_product(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    uint64_t show_id = 0;
+    if (!parse_show_id(id_text, show_id)) return error_response(404, "not_found", "no such show");
+    auto body = parse_object(request.body);
+    if (!body) return error_response(body.error());
+    auto product_text = read_string(*body, "product_id", 64);
+    if (!product_text) return error_response(product_text.error());
+    if (!*product_text) return error_response(400, "invalid_request", "field 'product_id' is required");
+    auto show = ctx.shows->get(show_id);
+    if (!show) return error_response(show.error());
+    if (!*show) return error_response(404, "not_found", "no such show");
+    if ((*show)->seller != claims->sub) return error_response(403, "forbidden", "only the show's seller can pin");
+    uint64_t product_id = 0;
+    checkout::Gate::Entry* product = parse_product_id(**product_text, product_id) ? ctx.gate->find(product_id) : nullptr;
+    if (product == nullptr) return error_response(404, "not_found", "unknown product");
+    if (product->definition.seller != claims->sub)
+      return error_response(403, "forbidden", "a show can pin only its seller's products");
+    if (Status pinned = ctx.shows->set_showcase(show_id, product_id, ctx.clock->now_us()); !pinned)
+      return error_response(pinned.error());
+    auto updated = ctx.shows->get(show_id);
+    if (!updated || !*updated) return error_response(503, "unavailable", "show vanished");
+    return json_response(200, show_json(**updated));
+  }
+
+  // ---- Products ------------------------------------------------------------
 
   Response get_product(const Request& request, std::string_view id_text) {
     uint64_t product_id = 0;

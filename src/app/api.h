@@ -17,6 +17,7 @@
 #include "http/message.h"
 #include "store/event_tail.h"
 #include "store/read_store.h"
+#include "store/show_store.h"
 #include "store/write_store.h"
 
 namespace hawker::app {
@@ -28,6 +29,7 @@ struct ApiContext {
   checkout::Gate* gate = nullptr;
   checkout::Intake* intake = nullptr;
   store::EventTail* projection = nullptr;  // for read-your-writes after a change
+  store::ShowStore* shows = nullptr;
   Registry* metrics = nullptr;
   const Clock* clock = nullptr;
   std::string secret;

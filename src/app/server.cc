@@ -61,6 +61,10 @@ class EmbeddedServer final : public Server {
     const uint64_t gate_from = write_store_->last_event_seq();
     if (Status reconciled = reconcile_pending(); !reconciled) return reconciled;
 
+    auto shows = store::open_sqlite_show_store(options.data_dir + "/shows.sqlite");
+    if (!shows) return shows.error();
+    shows_ = std::move(*shows);
+
     auto checkpoint = read_store_->checkpoint();
     if (!checkpoint) return checkpoint.error();
     projection_ = std::make_unique<store::EventTail>(
@@ -111,6 +115,7 @@ class EmbeddedServer final : public Server {
     context.gate = &gate_;
     context.intake = intake_.get();
     context.projection = projection_.get();
+    context.shows = shows_.get();
     context.metrics = &metrics_;
     context.clock = &SystemClock::instance();
     context.secret = *secret;
@@ -191,6 +196,7 @@ class EmbeddedServer final : public Server {
   bus::PurchaseQueuePtr queue_;
   store::WriteStorePtr write_store_;
   store::ReadStorePtr read_store_;
+  store::ShowStorePtr shows_;
   checkout::Gate gate_;
   std::unique_ptr<store::EventTail> projection_;
   std::unique_ptr<store::EventTail> gate_tail_;
