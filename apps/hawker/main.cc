@@ -42,6 +42,10 @@ void add_serve_flags(CLI::App* command, ServeOptions& options) {
   command->add_option("--batch-max", options.batch_max, "requests per checkout batch")
       ->envname("HAWKER_BATCH_MAX")
       ->check(CLI::Range(1, 65536));
+  command->add_option("--allowed-origins", options.allowed_origins,
+                      "browser origins allowed to open WebSockets besides the server's own (comma-separated)")
+      ->envname("HAWKER_ALLOWED_ORIGINS")
+      ->delimiter(',');
   command->add_option("--batch-wait-ms", options.batch_wait_ms, "how long a batch may wait to fill")
       ->envname("HAWKER_BATCH_WAIT_MS")
       ->check(CLI::Range(0, 1000));

@@ -55,7 +55,7 @@ struct Api::Impl {
   Counter& orders_sold_out_edge;
   Counter& orders_overloaded;
   Histogram& order_latency;
-  TokenCache tokens;
+  TokenCache& tokens;
 
   explicit Impl(ApiContext context)
       : ctx(std::move(context)),
@@ -69,7 +69,7 @@ struct Api::Impl {
         orders_overloaded(ctx.metrics->counter("hawker_order_clicks_total{answer=\"overloaded\"}", "Buy clicks by answer")),
         order_latency(ctx.metrics->histogram("hawker_order_click_seconds", "Buy click to HTTP answer",
                                              latency_buckets_seconds())),
-        tokens(ctx.secret) {}
+        tokens(*ctx.tokens) {}
 
   void count(int status) {
     if (status < 400) requests_2xx.add();
@@ -370,7 +370,8 @@ struct Api::Impl {
     o["seller"] = show.seller;
     o["title"] = show.title;
     o["status"] = store::show_status_name(show.status);
-    o["viewers"] = 0;
+    auto channel = ctx.hub->find_show(show.id);
+    o["viewers"] = channel ? channel->viewer_count() : 0;
     o["showcase"] = nullptr;
     if (show.showcase_product_id != 0) {
       auto product = ctx.read_store->get_product(show.showcase_product_id);
@@ -391,7 +392,10 @@ struct Api::Impl {
     auto show = ctx.shows->create(claims->sub, **title, ctx.clock->now_us());
     if (!show) return error_response(show.error());
     log_info("show.created", {{"show_id", format_show_id(show->id)}, {"seller", show->seller}});
-    return json_response(201, show_json(*show));
+    json::object created = show_json(*show);
+    if (Status opened = ctx.hub->open_show(show->id, show->seller, created); !opened)
+      log_warn("live.open_show_failed", {{"show_id", format_show_id(show->id)}, {"error", opened.error().message}});
+    return json_response(201, created);
   }
 
   Response list_shows(const Request& request) {
@@ -454,7 +458,18 @@ struct Api::Impl {
       return error_response(pinned.error());
     auto updated = ctx.shows->get(show_id);
     if (!updated || !*updated) return error_response(503, "unavailable", "show vanished");
-    return json_response(200, show_json(**updated));
+    json::object shown = show_json(**updated);
+    if (shown["showcase"].is_object()) {
+      const json::object& pinned = shown["showcase"].as_object();
+      live::StockLevel level;
+      level.available = pinned.at("available").to_number<int64_t>();
+      level.state = market::stock_state(level.available, product->definition.low_threshold);
+      level.version = product->version.load();
+      auto broadcast = ctx.hub->pin(show_id, product_id, pinned, level);
+      if (!broadcast)
+        log_warn("live.pin_failed", {{"show_id", format_show_id(show_id)}, {"error", broadcast.error().message}});
+    }
+    return json_response(200, shown);
   }
 
   // ---- Products ------------------------------------------------------------

@@ -14,7 +14,9 @@
 #include "checkout/intake.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/token_cache.h"
 #include "http/message.h"
+#include "live/hub.h"
 #include "store/event_tail.h"
 #include "store/read_store.h"
 #include "store/show_store.h"
@@ -30,6 +32,8 @@ struct ApiContext {
   checkout::Intake* intake = nullptr;
   store::EventTail* projection = nullptr;  // for read-your-writes after a change
   store::ShowStore* shows = nullptr;
+  live::LiveHub* hub = nullptr;
+  TokenCache* tokens = nullptr;  // shared with the WebSocket endpoints
   Registry* metrics = nullptr;
   const Clock* clock = nullptr;
   std::string secret;

@@ -2,16 +2,26 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <thread>
+
+#include <boost/json.hpp>
 
 #include "app/api.h"
+#include "app/live_sessions.h"
+#include "live/hub.h"
 #include "checkout/engine.h"
 #include "checkout/http_processor.h"
 #include "checkout/payment_router.h"
 #include "checkout/sandbox_processor.h"
 #include "checkout/workers.h"
 #include "core/jwt.h"
+#include "app/json_io.h"
+#include "core/ids.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "http/server.h"
 #include "store/event_tail.h"
 
@@ -78,8 +88,17 @@ class EmbeddedServer final : public Server {
                                                       }
                                                       return Status();
                                                     });
+    hub_ = std::make_unique<live::LiveHub>(SystemClock::instance(), metrics_);
+    if (Status opened = open_shows(); !opened) return opened;
+    live_tail_ = std::make_unique<store::EventTail>("live", *write_store_, gate_from,
+                                                    [this](std::span<const market::Event> events) {
+                                                      for (const auto& event : events) hub_->on_event(event);
+                                                      return Status();
+                                                    });
     projection_->start();
     gate_tail_->start();
+    live_tail_->start();
+    ticker_ = std::thread([this] { tick_loop(); });
 
     checkout::IntakeOptions intake_options;
     intake_options.queue_depth_max = options.queue_depth_max;
@@ -116,19 +135,26 @@ class EmbeddedServer final : public Server {
     context.intake = intake_.get();
     context.projection = projection_.get();
     context.shows = shows_.get();
+    context.hub = hub_.get();
     context.metrics = &metrics_;
     context.clock = &SystemClock::instance();
     context.secret = *secret;
+    tokens_ = std::make_unique<TokenCache>(*secret);
+    context.tokens = tokens_.get();
     api_ = std::make_unique<Api>(std::move(context));
+    live_context_.hub = hub_.get();
+    live_context_.tokens = tokens_.get();
+    live_context_.clock = &SystemClock::instance();
+    live_context_.allowed_origins = options.allowed_origins;
 
     http::ServerOptions http_options;
     if (!split_host_port(options.listen, http_options.address, http_options.port))
       return make_error(ErrorCode::kInvalid, "--listen must be HOST:PORT, got '" + options.listen + "'");
     http_options.threads = options.http_threads;
-    http_ = http::make_http_server(http_options,
-                                   [this](http::Request& request, http::Responder responder) {
-                                     api_->handle(request, std::move(responder));
-                                   });
+    http_ = http::make_http_server(
+        http_options,
+        [this](http::Request& request, http::Responder responder) { api_->handle(request, std::move(responder)); },
+        [this](const http::Request& request) { return live_upgrade(live_context_, request); });
     if (Status started = http_->start(); !started) return started;
     log_info("server.listening", {{"address", http_options.address},
                                   {"port", http_->port()},
@@ -146,11 +172,55 @@ class EmbeddedServer final : public Server {
     if (intake_) intake_->stop();
     if (workers_) workers_->stop();
     if (gate_tail_) gate_tail_->stop();
+    if (live_tail_) live_tail_->stop();
+    {
+      std::lock_guard lock(ticker_mutex_);
+      ticker_stopping_ = true;
+    }
+    ticker_wake_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
     if (projection_) projection_->stop();
     log_info("server.stopped");
   }
 
  private:
+  // Every show gets its live channel at start, with its pin.
+  Status open_shows() {
+    for (size_t offset = 0;; offset += 100) {
+      auto page = shows_->list(offset, 100);
+      if (!page) return page.error();
+      for (const auto& show : *page) {
+        boost::json::object body{{"id", format_show_id(show.id)},
+                                 {"seller", show.seller},
+                                 {"title", show.title},
+                                 {"status", store::show_status_name(show.status)}};
+        if (Status opened = hub_->open_show(show.id, show.seller, body); !opened) return opened;
+        if (show.showcase_product_id == 0) continue;
+        auto product = write_store_->get_product(show.showcase_product_id);
+        if (!product || !*product) continue;
+        const auto& [definition, inventory] = **product;
+        live::StockLevel level{inventory.available, market::stock_state(inventory), inventory.version};
+        (void)hub_->pin(show.id, show.showcase_product_id, product_json(definition, inventory), level);
+      }
+      if (page->size() < 100) return {};
+    }
+  }
+
+  // Sends coalesced stock and viewer counts when they fall due.
+  void tick_loop() {
+    set_thread_name("hawker-live-tick");
+    std::unique_lock lock(ticker_mutex_);
+    while (!ticker_stopping_) {
+      lock.unlock();
+      hub_->tick();
+      auto due = hub_->next_due_us();
+      lock.lock();
+      int64_t wait_us = 50'000;
+      if (due) wait_us = std::clamp<int64_t>(*due - SystemClock::instance().now_us(), 1'000, 50'000);
+      ticker_wake_.wait_for(lock, std::chrono::microseconds(wait_us));
+    }
+  }
+
   // Units waiting in the queue undecided count against the gate's stock.
   Status reconcile_pending() {
     auto unacked = queue_->unacked();
@@ -205,6 +275,14 @@ class EmbeddedServer final : public Server {
   std::unique_ptr<checkout::PaymentRouter> router_;
   std::unique_ptr<checkout::CheckoutEngine> engine_;
   std::unique_ptr<checkout::CheckoutWorkers> workers_;
+  std::unique_ptr<TokenCache> tokens_;
+  std::unique_ptr<live::LiveHub> hub_;
+  std::unique_ptr<store::EventTail> live_tail_;
+  std::thread ticker_;
+  std::mutex ticker_mutex_;
+  std::condition_variable ticker_wake_;
+  bool ticker_stopping_ = false;
+  LiveEndpointContext live_context_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::HttpServer> http_;
   bool stopped_ = false;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -27,6 +28,7 @@ struct ServeOptions {
   size_t queue_depth_max = 200'000;
   size_t batch_max = 4096;
   int batch_wait_ms = 2;
+  std::vector<std::string> allowed_origins;  // browser origins for WebSockets besides the server's own
 };
 
 class Server {

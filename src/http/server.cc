@@ -8,8 +8,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "core/log.h"
+#include "http/send_queue.h"
 
 namespace hawker::http {
 namespace {
@@ -38,10 +40,146 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+namespace websocket = beast::websocket;
+
 struct Shared {
   ServerOptions options;
   Handler handler;
+  UpgradeHandler upgrade;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> websockets{0};
+  std::atomic<uint64_t> slow_closed{0};
+};
+
+// One WebSocket connection: reads on its strand, writes from a bounded queue
+// with one write in flight; send() and close() may come from any thread.
+class WebSocketSession : public WebSocketConnection, public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(beast::tcp_stream&& stream, std::shared_ptr<Shared> shared, WebSocketHandlerPtr handler)
+      : ws_(std::move(stream)), shared_(std::move(shared)), handler_(std::move(handler)) {
+    shared_->websockets.fetch_add(1);
+  }
+  ~WebSocketSession() override { shared_->websockets.fetch_sub(1); }
+
+  void accept(bhttp::request<bhttp::string_body> upgrade_request) {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    timeouts.idle_timeout = std::chrono::milliseconds(shared_->options.ws_idle_timeout_ms);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(shared_->options.ws_message_bytes_max);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(bhttp::field::server, "hawker"); }));
+    auto request = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(upgrade_request));
+    ws_.async_accept(*request, [self = shared_from_this(), request](beast::error_code ec) {
+      if (ec) return self->finish();
+      self->open_ = true;
+      self->handler_->on_open(self);
+      self->read();
+    });
+  }
+
+  bool send(Frame frame) override {
+    bool start = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return false;
+      switch (queue_.push(std::move(frame))) {
+        case PushResult::kStartWrite: start = true; break;
+        case PushResult::kQueued: break;
+        case PushResult::kFull:
+          closing_ = true;
+          queue_.clear();
+          shared_->slow_closed.fetch_add(1);
+          asio::post(ws_.get_executor(), [self = shared_from_this()] { self->close_now(kClosePolicy, "too slow"); });
+          return false;
+      }
+    }
+    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write_front(); });
+    return true;
+  }
+
+  void close(uint16_t code, std::string_view reason) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return;
+      closing_ = true;
+      queue_.clear();
+    }
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), code, reason = std::string(reason)] { self->close_now(code, reason); });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        if (ec == websocket::error::message_too_big) self->close_now(kCloseTooBig, "message too big");
+        return self->finish();
+      }
+      if (self->ws_.got_text()) {
+        auto data = self->buffer_.cdata();
+        self->handler_->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      }
+      self->buffer_.consume(self->buffer_.size());
+      self->read();
+    });
+  }
+
+  void write_front() {
+    Frame frame;
+    {
+      std::lock_guard lock(mutex_);
+      if (!queue_.writing()) return;
+      frame = queue_.front();
+    }
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*frame), [self = shared_from_this(), frame](beast::error_code ec, size_t) {
+      if (ec) return self->finish();
+      bool more = false;
+      {
+        std::lock_guard lock(self->mutex_);
+        if (!self->queue_.writing()) return;  // cleared by a close
+        more = self->queue_.pop();
+      }
+      if (more) self->write_front();
+    });
+  }
+
+  void close_now(uint16_t code, const std::string& reason) {
+    if (close_sent_ || !open_) return;
+    close_sent_ = true;
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason), [self = shared_from_this()](beast::error_code) {
+      self->finish();
+    });
+  }
+
+  // Runs once, on the strand, when the connection is done for any reason.
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      queue_.clear();
+    }
+    if (finished_) return;
+    finished_ = true;
+    if (open_) handler_->on_close();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<Shared> shared_;
+  WebSocketHandlerPtr handler_;
+  beast::flat_buffer buffer_;
+  std::mutex mutex_;  // guards queue_ and closing_
+  SendQueue queue_;
+  bool closing_ = false;
+  // Strand-only state.
+  bool open_ = false;
+  bool close_sent_ = false;
+  bool finished_ = false;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -92,10 +230,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return reject(400, "bad_request", "malformed HTTP request");
     stream_.expires_never();
     auto& message = parser_->get();
-    Request request;
-    request.method = to_method(message.method());
-    request.target = std::string(message.target());
-    for (const auto& field : message) request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    if (websocket::is_upgrade(message)) return upgrade(message);
+    Request request = plain_request(message);
     request.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
     beast::error_code endpoint_error;
@@ -107,6 +243,35 @@ class Session : public std::enable_shared_from_this<Session> {
       log_error("http.handler_threw", {{"error", error.what()}});
       write_response(Response{500, "application/json", {}, R"({"error":{"code":"internal","message":"internal error"}})", true});
     }
+  }
+
+  static Request plain_request(const bhttp::request<bhttp::string_body>& message) {
+    Request request;
+    request.method = to_method(message.method());
+    request.target = std::string(message.target());
+    for (const auto& field : message) request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    return request;
+  }
+
+  // A WebSocket upgrade: the route accepts it (the connection becomes a
+  // WebSocketSession) or answers with a refusal.
+  void upgrade(bhttp::request<bhttp::string_body>& message) {
+    keep_alive_ = false;
+    if (!shared_->upgrade) return reject(404, "not_found", "no WebSocket here");
+    Request request = plain_request(message);
+    UpgradeDecision decision;
+    try {
+      decision = shared_->upgrade(request);
+    } catch (const std::exception& error) {
+      log_error("http.upgrade_threw", {{"error", error.what()}});
+      return reject(500, "internal", "internal error");
+    }
+    if (!decision.handler) {
+      decision.refusal.close = true;
+      return write_response(std::move(decision.refusal));
+    }
+    std::make_shared<WebSocketSession>(std::move(stream_), shared_, std::move(decision.handler))
+        ->accept(parser_->release());
   }
 
   void reject(int status, std::string_view code, std::string_view message) {
@@ -152,10 +317,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class BeastServer final : public HttpServer {
  public:
-  BeastServer(ServerOptions options, Handler handler)
+  BeastServer(ServerOptions options, Handler handler, UpgradeHandler upgrade)
       : io_(options.threads), acceptor_(io_), shared_(std::make_shared<Shared>()) {
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
+    shared_->upgrade = std::move(upgrade);
   }
   ~BeastServer() override { stop(); }
 
@@ -181,6 +347,8 @@ class BeastServer final : public HttpServer {
 
   uint16_t port() const override { return port_; }
   size_t open_connections() const override { return shared_->connections.load(); }
+  size_t open_websockets() const override { return shared_->websockets.load(); }
+  uint64_t slow_closed() const override { return shared_->slow_closed.load(); }
 
   void stop() override {
     if (threads_.empty()) return;
@@ -220,8 +388,8 @@ class BeastServer final : public HttpServer {
 
 }  // namespace
 
-std::unique_ptr<HttpServer> make_http_server(ServerOptions options, Handler handler) {
-  return std::make_unique<BeastServer>(std::move(options), std::move(handler));
+std::unique_ptr<HttpServer> make_http_server(ServerOptions options, Handler handler, UpgradeHandler upgrade) {
+  return std::make_unique<BeastServer>(std::move(options), std::move(handler), std::move(upgrade));
 }
 
 }  // namespace hawker::http

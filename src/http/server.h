@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "http/message.h"
+#include "http/websocket.h"
 
 namespace hawker::http {
 
@@ -27,9 +28,21 @@ struct ServerOptions {
   int read_timeout_ms = 10'000;   // for one request's header and body
   int idle_timeout_ms = 60'000;   // keep-alive between requests
   size_t connections_max = 10'000;
+  // WebSocket limits.
+  size_t ws_message_bytes_max = 64 * 1024;  // larger client messages: close 1009
+  int ws_idle_timeout_ms = 60'000;          // pings keep a healthy client alive
 };
 
 using Handler = std::function<void(Request&, Responder)>;
+
+// What a route says to a WebSocket upgrade request: a handler to accept it,
+// or (handler null) the HTTP response that refuses it (403 for a foreign
+// Origin, 404 for an unknown show, ...).
+struct UpgradeDecision {
+  WebSocketHandlerPtr handler;
+  Response refusal;
+};
+using UpgradeHandler = std::function<UpgradeDecision(const Request&)>;
 
 class HttpServer {
  public:
@@ -40,8 +53,11 @@ class HttpServer {
   // Stops accepting, closes connections, joins the threads.
   virtual void stop() = 0;
   virtual size_t open_connections() const = 0;
+  virtual size_t open_websockets() const = 0;
+  // WebSocket connections closed because they could not keep up (1008).
+  virtual uint64_t slow_closed() const = 0;
 };
 
-std::unique_ptr<HttpServer> make_http_server(ServerOptions options, Handler handler);
+std::unique_ptr<HttpServer> make_http_server(ServerOptions options, Handler handler, UpgradeHandler upgrade = {});
 
 }  // namespace hawker::http

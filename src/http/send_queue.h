@@ -1,0 +1,67 @@
+// SendQueue: the bounded queue a connection keeps between whoever publishes
+// and its socket, with "one write in flight" semantics as in Beast's advanced
+// server: front() is the frame being written; pop() is called when that write
+// completes and says whether another write must start. A full queue refuses
+// (the connection is too slow and gets closed): memory per connection never
+// grows beyond these bounds.
+// Thread-compatible: its owner serialises calls (a mutex or a strand).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/websocket.h"
+
+namespace hawker::http {
+
+// Frames a connection may have queued, the one being written included.
+inline constexpr size_t kSendQueueMax = 512;
+// Bytes a connection may have queued. A frame bigger than this is still
+// accepted by an empty queue, so no frame can wedge a connection forever.
+inline constexpr size_t kSendQueueBytesMax = size_t{1} << 20;
+
+struct SendQueueLimits {
+  size_t frames_max = kSendQueueMax;
+  size_t bytes_max = kSendQueueBytesMax;
+};
+
+enum class PushResult {
+  kStartWrite,  // the queue was idle: start writing front() now
+  kQueued,      // a write is in flight; this frame waits its turn
+  kFull,        // refused: the client is too slow; close it (1008)
+};
+
+class SendQueue {
+ public:
+  explicit SendQueue(SendQueueLimits limits = {});
+
+  [[nodiscard]] PushResult push(Frame frame);
+  // The frame being written. Precondition: writing().
+  const Frame& front() const;
+  // The write of front() completed: drop it. Returns true when another frame
+  // is waiting, which the caller must now start writing (front()).
+  // Precondition: writing().
+  [[nodiscard]] bool pop();
+  // Drops everything (the connection is closing).
+  void clear();
+
+  bool writing() const { return size_ > 0; }
+  size_t size() const { return size_; }
+  size_t bytes() const { return bytes_; }
+  const SendQueueLimits& limits() const { return limits_; }
+
+ private:
+  // A ring that grows by doubling up to frames_max: an idle connection costs
+  // no slots, a busy one allocates only while it catches up to its peak.
+  void grow();
+
+  SendQueueLimits limits_;
+  std::vector<Frame> ring_;
+  size_t head_ = 0;  // index of front() in ring_
+  size_t size_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace hawker::http

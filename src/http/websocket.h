@@ -1,0 +1,51 @@
+// WebSocket connections, Beast-free for the files that use them.
+//
+// A route that accepts WebSocket upgrades returns a WebSocketHandler; the
+// server then runs the connection on its own strand: it reads text messages
+// (at most ServerOptions::ws_message_bytes_max, else it closes with 1009),
+// answers pings, closes idle connections, and sends frames from a bounded
+// queue with one write in flight. A connection that cannot keep up (its queue
+// full) is closed with 1008 and counted in slow_closed().
+//
+// Thread-safety: WebSocketConnection::send and close may be called from any
+// thread; the handler's callbacks run on the connection's strand, one at a
+// time, never concurrently for one connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hawker::http {
+
+using Frame = std::shared_ptr<const std::string>;
+
+// Close codes hawker uses (RFC 6455).
+inline constexpr uint16_t kCloseNormal = 1000;
+inline constexpr uint16_t kCloseGoingAway = 1001;
+inline constexpr uint16_t kClosePolicy = 1008;
+inline constexpr uint16_t kCloseTooBig = 1009;
+
+class WebSocketConnection {
+ public:
+  virtual ~WebSocketConnection() = default;
+  // Queues a text frame. False when the connection is closing or its queue is
+  // full (it is then closed with 1008). Never blocks.
+  virtual bool send(Frame frame) = 0;
+  virtual void close(uint16_t code, std::string_view reason) = 0;
+};
+
+class WebSocketHandler {
+ public:
+  virtual ~WebSocketHandler() = default;
+  // The handshake completed; `connection` stays valid until on_close.
+  virtual void on_open(std::shared_ptr<WebSocketConnection> connection) = 0;
+  virtual void on_text(std::string_view message) = 0;
+  // The connection ended (any reason); no callback follows.
+  virtual void on_close() = 0;
+};
+
+using WebSocketHandlerPtr = std::shared_ptr<WebSocketHandler>;
+
+}  // namespace hawker::http
