@@ -13,6 +13,8 @@ namespace hawker::app {
 namespace json = boost::json;
 namespace {
 
+constexpr size_t kBlockedWordsMax = 200;
+
 http::Frame error_frame(std::string_view code, std::string_view message) {
   return live::make_frame("error", 0, json::object{{"code", code}, {"message", message}});
 }
@@ -63,7 +65,7 @@ class ViewerSession final : public SessionBase, public std::enable_shared_from_t
     const std::string_view kind = type->as_string();
     if (kind == "chat") return chat(frame);
     if (kind == "resume") return resume(frame);
-    if (kind == "delete_chat" || kind == "mute") return moderate(kind, frame);
+    if (kind == "delete_chat" || kind == "mute" || kind == "blocked_words") return moderate(kind, frame);
     reply_error("bad_frame", "unknown frame type");
   }
 
@@ -97,6 +99,17 @@ class ViewerSession final : public SessionBase, public std::enable_shared_from_t
       if (!id || !*id) return reply_error("bad_frame", "delete_chat needs an integer 'id'");
       auto deleted = hub_.delete_chat(show_id_, user_, static_cast<uint64_t>(**id));
       if (!deleted) done = deleted.error();
+    } else if (kind == "blocked_words") {
+      const json::value* words = frame.if_contains("words");
+      if (!words || !words->is_array() || words->as_array().size() > kBlockedWordsMax)
+        return reply_error("bad_frame", "blocked_words needs an array 'words' of at most 200 strings");
+      std::vector<std::string> list;
+      for (const auto& word : words->as_array()) {
+        if (!word.is_string() || word.as_string().empty() || word.as_string().size() > 64)
+          return reply_error("bad_frame", "each blocked word is a string of 1 to 64 bytes");
+        list.emplace_back(word.as_string());
+      }
+      done = hub_.set_blocked_words(show_id_, user_, list);
     } else {
       auto target = read_string(frame, "user", 128);
       if (!target || !*target) return reply_error("bad_frame", "mute needs a string 'user'");

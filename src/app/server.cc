@@ -11,6 +11,7 @@
 
 #include "app/api.h"
 #include "app/live_sessions.h"
+#include "app/seller_stats.h"
 #include "live/hub.h"
 #include "checkout/engine.h"
 #include "checkout/http_processor.h"
@@ -98,6 +99,7 @@ class EmbeddedServer final : public Server {
     projection_->start();
     gate_tail_->start();
     live_tail_->start();
+    seller_stats_ = std::make_unique<SellerStats>(*hub_, *read_store_);
     ticker_ = std::thread([this] { tick_loop(); });
 
     checkout::IntakeOptions intake_options;
@@ -213,9 +215,10 @@ class EmbeddedServer final : public Server {
     while (!ticker_stopping_) {
       lock.unlock();
       hub_->tick();
+      seller_stats_->tick(SystemClock::instance().now_us());
       auto due = hub_->next_due_us();
       lock.lock();
-      int64_t wait_us = 50'000;
+      int64_t wait_us = 50'000;  // also paces the 1 s stats frames
       if (due) wait_us = std::clamp<int64_t>(*due - SystemClock::instance().now_us(), 1'000, 50'000);
       ticker_wake_.wait_for(lock, std::chrono::microseconds(wait_us));
     }
@@ -277,6 +280,7 @@ class EmbeddedServer final : public Server {
   std::unique_ptr<checkout::CheckoutWorkers> workers_;
   std::unique_ptr<TokenCache> tokens_;
   std::unique_ptr<live::LiveHub> hub_;
+  std::unique_ptr<SellerStats> seller_stats_;
   std::unique_ptr<store::EventTail> live_tail_;
   std::thread ticker_;
   std::mutex ticker_mutex_;

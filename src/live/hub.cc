@@ -225,6 +225,22 @@ void LiveHub::unsubscribe_seller(std::string_view seller, const Subscriber* subs
   }
 }
 
+std::vector<std::shared_ptr<SellerChannel>> LiveHub::seller_channels() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<SellerChannel>> out;
+  out.reserve(sellers_.size());
+  for (const auto& [seller, channel] : sellers_) out.push_back(channel);
+  return out;
+}
+
+size_t LiveHub::seller_viewers(std::string_view seller) const {
+  std::lock_guard lock(mutex_);
+  size_t viewers = 0;
+  for (const auto& [show_id, channel] : shows_)
+    if (channel->seller() == seller) viewers += channel->viewer_count();
+  return viewers;
+}
+
 // --- Show actions ---------------------------------------------------------------------------
 
 Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::object product, StockLevel level) {

@@ -106,6 +106,10 @@ class LiveHub {
 
   void subscribe_seller(std::string_view seller, const SubscriberPtr& subscriber);
   void unsubscribe_seller(std::string_view seller, const Subscriber* subscriber);
+  // The seller channels that have connections (for the `stats` frame).
+  std::vector<std::shared_ptr<SellerChannel>> seller_channels() const;
+  // Viewers on all of one seller's shows.
+  size_t seller_viewers(std::string_view seller) const;
 
   // --- What happens on a show (the caller has authorised the actor) ----------------
 
