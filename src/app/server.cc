@@ -260,6 +260,10 @@ class EmbeddedServer final : public Server {
                    [this] { return static_cast<double>(write_store_->last_event_seq()); });
     metrics_.gauge("hawker_projection_seq", "Seq of the last event projected to the read side",
                    [this] { return static_cast<double>(projection_->position()); });
+    metrics_.gauge("hawker_websockets_open", "Open WebSocket connections",
+                   [this] { return http_ ? static_cast<double>(http_->open_websockets()) : 0.0; });
+    metrics_.gauge("hawker_websockets_slow_closed_total", "WebSocket connections closed 1008 for not keeping up",
+                   [this] { return http_ ? static_cast<double>(http_->slow_closed()) : 0.0; });
   }
 
   Registry metrics_;

@@ -272,6 +272,10 @@ TEST_F(LiveHubTest, AnOlderInventoryVersionNeverOverwritesANewerOne) {
   auto frames = watcher->of_type("inventory");
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(parse(frames[0]).at("available"), 500);
+
+  auto on_two = viewer(2, "");
+  pin(2, 7, 1000, 1);  // pinned elsewhere after the late event: still the newest stock
+  EXPECT_EQ(parse(on_two->of_type("showcase").at(0)).at("product").at("available"), 500);
 }
 
 TEST_F(LiveHubTest, EventsWithoutInventoryChangeNoStock) {
@@ -298,7 +302,9 @@ TEST_F(LiveHubTest, ARepinMovesTheStockFlowToTheNewProduct) {
   auto watcher = viewer(1, "");
   pin(1, 8);
   hub_.on_event(stock_event(EventType::kOrderReserved, 7, 500, 5));
+  hub_.on_event(stock_event(EventType::kOrderReserved, 7, 499, 6));
   EXPECT_TRUE(watcher->of_type("inventory").empty()) << "7 is no longer pinned here";
+  EXPECT_FALSE(hub_.next_due_us().has_value()) << "a product pinned nowhere is not even coalesced";
   hub_.on_event(stock_event(EventType::kOrderReserved, 8, 400, 5));
   auto frames = watcher->of_type("inventory");
   ASSERT_EQ(frames.size(), 1u);

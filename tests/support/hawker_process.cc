@@ -109,6 +109,17 @@ bool parse_reply(const std::string& raw, HttpReply& reply) {
 }
 
 // Reads a whole file, or empty.
+// The hawker binary: $HAWKER_BINARY, else `hawker` beside this test binary
+// (both are built into the same build folder). Found at run time rather than
+// compiled in, so test objects do not depend on the checkout's path (ccache
+// hits across clones).
+std::string hawker_binary() {
+  if (const char* configured = std::getenv("HAWKER_BINARY"); configured && *configured) return configured;
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("hawker") : (self.parent_path() / "hawker").string();
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
@@ -322,7 +333,7 @@ bool HawkerProcess::restart() {
 }
 
 bool HawkerProcess::launch(uint16_t port) {
-  std::vector<std::string> args = {HAWKER_BINARY, "--log-level", "info", "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+  std::vector<std::string> args = {hawker_binary(), "--log-level", "info", "serve", "--listen", "127.0.0.1:" + std::to_string(port),
                                    "--data", data_dir_};
   for (const auto& extra : options_.extra_args) args.push_back(extra);
   std::vector<char*> argv;
@@ -450,7 +461,7 @@ std::string HawkerProcess::token(const std::string& sub, const std::string& role
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> args = {HAWKER_BINARY, "token", "--sub", sub, "--role", role, "--data", data_dir_};
+  std::vector<std::string> args = {hawker_binary(), "token", "--sub", sub, "--role", role, "--data", data_dir_};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

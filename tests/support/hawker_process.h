@@ -1,4 +1,5 @@
-// HawkerProcess: runs the real `hawker serve` binary (HAWKER_BINARY) as a
+// HawkerProcess: runs the real `hawker serve` binary (beside the test binary,
+// or $HAWKER_BINARY) as a
 // child process for integration tests, and talks HTTP to it.
 //
 // start() makes a fresh temp folder (data in DIR/data, the child's stdout and
