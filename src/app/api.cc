@@ -255,12 +255,38 @@ struct Api::Impl {
     return json_response(200, order_json(order));
   }
 
-  Response create_product(const Request& request) {
+  // A seller's signed request with a JSON object body, or the error to answer.
+  struct SellerRequest {
+    Claims claims;
+    json::object body;
+  };
+  Result<SellerRequest> seller_request(const Request& request, std::string_view action) {
     auto claims = authenticate(request);
-    if (!claims) return error_response(claims.error());
-    if (claims->role != Role::kSeller) return error_response(403, "forbidden", "only sellers can create products");
+    if (!claims) return claims.error();
+    if (claims->role != Role::kSeller)
+      return make_error(ErrorCode::kForbidden, "only sellers can " + std::string(action));
     auto body = parse_object(request.body);
-    if (!body) return error_response(body.error());
+    if (!body) return body.error();
+    return SellerRequest{std::move(*claims), std::move(*body)};
+  }
+
+  // ?limit= in 1..kPageLimitMax (default 50); false after a bad value.
+  static bool page_limit(const Request& request, size_t& limit) {
+    std::string text;
+    limit = 50;
+    if (!http::query_param(request.query(), "limit", text)) return true;
+    char* end = nullptr;
+    long value = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || value < 1 || value > static_cast<long>(kPageLimitMax)) return false;
+    limit = static_cast<size_t>(value);
+    return true;
+  }
+
+  Response create_product(const Request& request) {
+    auto seller = seller_request(request, "create products");
+    if (!seller) return error_response(seller.error());
+    const Claims* claims = &seller->claims;
+    const json::object* body = &seller->body;
     auto title = read_string(*body, "title", market::kTitleBytesMax);
     auto price = read_int(*body, "price_cents", 0, market::kPriceCentsMax);
     auto currency = read_string(*body, "currency", 3);
@@ -381,11 +407,10 @@ struct Api::Impl {
   }
 
   Response create_show(const Request& request) {
-    auto claims = authenticate(request);
-    if (!claims) return error_response(claims.error());
-    if (claims->role != Role::kSeller) return error_response(403, "forbidden", "only sellers can create shows");
-    auto body = parse_object(request.body);
-    if (!body) return error_response(body.error());
+    auto seller = seller_request(request, "create shows");
+    if (!seller) return error_response(seller.error());
+    const Claims* claims = &seller->claims;
+    const json::object* body = &seller->body;
     auto title = read_string(*body, "title", market::kTitleBytesMax);
     if (!title) return error_response(title.error());
     if (!*title || (*title)->empty()) return error_response(400, "invalid_request", "field 'title' is required");
@@ -399,7 +424,7 @@ struct Api::Impl {
   }
 
   Response list_shows(const Request& request) {
-    std::string cursor_text, limit_text;
+    std::string cursor_text;
     size_t offset = 0, limit = 50;
     if (http::query_param(request.query(), "cursor", cursor_text) && !cursor_text.empty()) {
       char* end = nullptr;
@@ -408,13 +433,7 @@ struct Api::Impl {
         return error_response(400, "invalid_request", "bad cursor");
       offset = static_cast<size_t>(value);
     }
-    if (http::query_param(request.query(), "limit", limit_text)) {
-      char* end = nullptr;
-      long value = std::strtol(limit_text.c_str(), &end, 10);
-      if (end == limit_text.c_str() || *end != '\0' || value < 1 || value > static_cast<long>(kPageLimitMax))
-        return error_response(400, "invalid_request", "limit must be between 1 and 100");
-      limit = static_cast<size_t>(value);
-    }
+    if (!page_limit(request, limit)) return error_response(400, "invalid_request", "limit must be between 1 and 100");
     auto shows = ctx.shows->list(offset, limit);
     if (!shows) return error_response(shows.error());
     json::array items;
@@ -494,20 +513,14 @@ struct Api::Impl {
   }
 
   Response list_products(const Request& request) {
-    std::string seller, after_text, limit_text;
+    std::string seller, after_text;
     http::query_param(request.query(), "seller", seller);
     uint64_t after = 0;
     if (http::query_param(request.query(), "cursor", after_text) && !after_text.empty() &&
         !parse_product_id(after_text, after))
       return error_response(400, "invalid_request", "bad cursor");
     size_t limit = 50;
-    if (http::query_param(request.query(), "limit", limit_text)) {
-      char* end = nullptr;
-      long value = std::strtol(limit_text.c_str(), &end, 10);
-      if (end == limit_text.c_str() || *end != '\0' || value < 1 || value > static_cast<long>(kPageLimitMax))
-        return error_response(400, "invalid_request", "limit must be between 1 and 100");
-      limit = static_cast<size_t>(value);
-    }
+    if (!page_limit(request, limit)) return error_response(400, "invalid_request", "limit must be between 1 and 100");
     auto page = ctx.read_store->list_products(seller, after, limit);
     if (!page) return error_response(page.error());
     json::array items;

@@ -29,6 +29,7 @@
 #include "core/clock.h"
 #include "core/jwt.h"
 #include "support/hawker_process.h"
+#include "support/server_suite.h"
 
 namespace hawker::testing {
 namespace {
@@ -38,21 +39,8 @@ namespace json = boost::json;
 constexpr int kFinalWaitMs = 30'000;  // bound for an order to reach a final state
 constexpr int kProjectionWaitMs = 10'000;
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public ServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new HawkerProcess();
-    ASSERT_TRUE(server_->start()) << server_->error();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr); ASSERT_TRUE(server_->running()); }
-  void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "---- hawker server log, last lines ----\n%s----\n", server_->log_tail(60).c_str());
-  }
-
   // A name no other test uses, for sellers, buyers and keys.
   static std::string unique(const std::string& prefix) {
     static std::atomic<int> next{0};
@@ -160,10 +148,7 @@ class ApiTest : public ::testing::Test {
     return -1;
   }
 
-  static HawkerProcess* server_;
 };
-
-HawkerProcess* ApiTest::server_ = nullptr;
 
 // The body is the error envelope {"error":{"code","message"}} with `code`.
 ::testing::AssertionResult is_error(const HttpReply& reply, int status, const std::string& code) {

@@ -8,25 +8,15 @@
 #include <boost/json.hpp>
 
 #include "support/hawker_process.h"
+#include "support/server_suite.h"
 #include "support/ws_client.h"
 
 namespace hawker::testing {
 namespace {
 namespace json = boost::json;
 
-class LiveModerationTest : public ::testing::Test {
+class LiveModerationTest : public ServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new HawkerProcess();
-    ASSERT_TRUE(server_->start()) << server_->error();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "---- hawker log ----\n%s----\n", server_->log_tail(40).c_str());
-  }
   static std::string make_show(const std::string& seller) {
     HttpReply show = server_->post("/v1/shows", R"({"title":"Moderated"})", server_->token(seller, "seller"));
     EXPECT_EQ(show.status, 201) << show.describe();
@@ -35,10 +25,7 @@ class LiveModerationTest : public ::testing::Test {
   static std::string live_path(const std::string& show, const std::string& user, const std::string& role = "buyer") {
     return "/v1/shows/" + show + "/live?token=" + server_->token(user, role);
   }
-  static HawkerProcess* server_;
 };
-
-HawkerProcess* LiveModerationTest::server_ = nullptr;
 
 TEST_F(LiveModerationTest, ResumeWithSinceSeqReplaysExactlyTheMissedBroadcasts) {
   const std::string show = make_show("mod-seller-1");

@@ -10,26 +10,15 @@
 #include <boost/json.hpp>
 
 #include "support/hawker_process.h"
+#include "support/server_suite.h"
 #include "support/ws_client.h"
 
 namespace hawker::testing {
 namespace {
 namespace json = boost::json;
 
-class LiveTest : public ::testing::Test {
+class LiveTest : public ServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new HawkerProcess();
-    ASSERT_TRUE(server_->start()) << server_->error();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "---- hawker log ----\n%s----\n", server_->log_tail(40).c_str());
-  }
-
   // A show by `seller` pinning a new product with `stock` units; returns {show, product}.
   static std::pair<std::string, std::string> live_show(const std::string& seller, int64_t stock) {
     const std::string token = server_->token(seller, "seller");
@@ -47,10 +36,7 @@ class LiveTest : public ::testing::Test {
     return {show_id, product_id};
   }
 
-  static HawkerProcess* server_;
 };
-
-HawkerProcess* LiveTest::server_ = nullptr;
 
 TEST_F(LiveTest, HelloCarriesTheShowAndThePinnedProduct) {
   auto [show, product] = live_show("live-seller-1", 30);

@@ -7,25 +7,14 @@
 #include <boost/json.hpp>
 
 #include "support/hawker_process.h"
+#include "support/server_suite.h"
 
 namespace hawker::testing {
 namespace {
 namespace json = boost::json;
 
-class ShowsTest : public ::testing::Test {
+class ShowsTest : public ServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new HawkerProcess();
-    ASSERT_TRUE(server_->start()) << server_->error();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void TearDown() override {
-    if (HasFailure()) std::fprintf(stderr, "---- hawker log ----\n%s----\n", server_->log_tail(40).c_str());
-  }
-
   static std::string make_show(const std::string& token, const std::string& title) {
     HttpReply reply = server_->post("/v1/shows", json::serialize(json::object{{"title", title}}), token);
     EXPECT_EQ(reply.status, 201) << reply.describe();
@@ -41,10 +30,7 @@ class ShowsTest : public ::testing::Test {
     return std::string(reply.json().at("id").as_string());
   }
 
-  static HawkerProcess* server_;
 };
-
-HawkerProcess* ShowsTest::server_ = nullptr;
 
 TEST_F(ShowsTest, SellerCreatesAShowEveryoneReadsIt) {
   const std::string seller = server_->token("show-seller-1", "seller");
