@@ -183,6 +183,8 @@ std::optional<uint64_t> ShowChannel::apply_inventory(uint64_t product_id, const 
     body["product_id"] = format_product_id(product_id);
     body["available"] = level.available;
     body["state"] = market::stock_state_name(level.state);
+    // The server's wall clock at broadcast, so clients can measure delivery latency.
+    body["ts_us"] = SystemClock::instance().now_us();
     seq = broadcast_locked("inventory", body);
   }
   drain();

@@ -375,7 +375,9 @@ TEST_F(ShowChannelTest, InventoryOnlyForThePinnedProductNewerAndChanged) {
   EXPECT_FALSE(channel_.apply_inventory(8, StockLevel{5, StockState::kLow, 11})) << "another product";
   EXPECT_FALSE(channel_.apply_inventory(7, StockLevel{40, StockState::kInStock, 9})) << "older version";
   EXPECT_FALSE(channel_.apply_inventory(7, StockLevel{50, StockState::kInStock, 11})) << "nothing new to show";
+  const int64_t before_us = SystemClock::instance().now_us();
   auto seq = channel_.apply_inventory(7, StockLevel{0, StockState::kSoldOut, 12});
+  const int64_t after_us = SystemClock::instance().now_us();
   ASSERT_TRUE(seq);
   json::object frame = parse(subscriber->last());
   EXPECT_EQ(frame.at("type"), "inventory");
@@ -383,7 +385,9 @@ TEST_F(ShowChannelTest, InventoryOnlyForThePinnedProductNewerAndChanged) {
   EXPECT_EQ(frame.at("product_id"), "prd_7");
   EXPECT_EQ(frame.at("available"), 0);
   EXPECT_EQ(frame.at("state"), "sold_out");
-  EXPECT_EQ(frame.size(), 5u) << "type, seq, product_id, available, state";
+  EXPECT_GE(frame.at("ts_us").as_int64(), before_us) << "the server's wall clock at the broadcast";
+  EXPECT_LE(frame.at("ts_us").as_int64(), after_us);
+  EXPECT_EQ(frame.size(), 6u) << "type, seq, product_id, available, state, ts_us";
 }
 
 TEST_F(ShowChannelTest, ShowcaseCarriesTheProductWithItsLevel) {
