@@ -22,6 +22,15 @@ class LiveModerationTest : public ServerSuite {
     EXPECT_EQ(show.status, 201) << show.describe();
     return show.status == 201 ? std::string(show.json().at("id").as_string()) : std::string();
   }
+  // Reads chats until one says `text` (false on timeout).
+  static bool wait_for_chat(WsClient& client, const std::string& text) {
+    for (int i = 0; i < 20; ++i) {
+      auto chat = client.read_type("chat");
+      if (!chat) return false;
+      if (chat->at("text").as_string() == text) return true;
+    }
+    return false;
+  }
   static std::string live_path(const std::string& show, const std::string& user, const std::string& role = "buyer") {
     return "/v1/shows/" + show + "/live?token=" + server_->token(user, role);
   }
@@ -74,17 +83,19 @@ TEST_F(LiveModerationTest, OnlyTheSellerMutesAndBlocksWords) {
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->at("code").as_string(), "forbidden");
 
+  // Each connection has its own strand: order carol's chat after the seller's
+  // frames by waiting for a chat the seller sends after them.
   ASSERT_TRUE(seller.send_text(R"({"type":"blocked_words","words":["spam"]})"));
+  ASSERT_TRUE(seller.send_text(R"({"type":"chat","text":"rules are set"})"));
+  ASSERT_TRUE(wait_for_chat(carol, "rules are set"));
   ASSERT_TRUE(carol.send_text(R"({"type":"chat","text":"buy SPAM now"})"));
   auto blocked = carol.read_type("error");
   ASSERT_TRUE(blocked.has_value());
   EXPECT_EQ(blocked->at("code").as_string(), "chat_refused");
 
   ASSERT_TRUE(seller.send_text(R"({"type":"mute","user":"bob"})"));
-  // The mute is applied before the seller's next frame is read; give it a
-  // chat of the seller's own to order against.
   ASSERT_TRUE(seller.send_text(R"({"type":"chat","text":"welcome"})"));
-  ASSERT_TRUE(bob.read_type("chat"));
+  ASSERT_TRUE(wait_for_chat(bob, "welcome"));
   ASSERT_TRUE(bob.send_text(R"({"type":"chat","text":"hello?"})"));
   auto muted = bob.read_type("error");
   ASSERT_TRUE(muted.has_value());
