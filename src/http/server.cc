@@ -365,8 +365,19 @@ class BeastServer final : public HttpServer {
   void accept() {
     acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      if (!ec) {
-        if (shared_->connections.load() >= shared_->options.connections_max) {
+      if (ec) {
+        // Out of file descriptors (or another accept failure): back off
+        // instead of spinning on an error that will not clear at once.
+        log_warn("http.accept_failed", {{"error", ec.message()}});
+        accept_backoff_.expires_after(std::chrono::milliseconds(50));
+        accept_backoff_.async_wait([this](beast::error_code wait_error) {
+          if (!wait_error && acceptor_.is_open()) accept();
+        });
+        return;
+      }
+      {
+        // HTTP sessions and WebSockets share one bound.
+        if (shared_->connections.load() + shared_->websockets.load() >= shared_->options.connections_max) {
           beast::error_code ignored;
           socket.close(ignored);  // over the bound: refuse rather than queue without limit
         } else {
@@ -381,6 +392,7 @@ class BeastServer final : public HttpServer {
 
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_backoff_{io_};
   std::shared_ptr<Shared> shared_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;

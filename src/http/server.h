@@ -27,7 +27,9 @@ struct ServerOptions {
   size_t header_bytes_max = 8 * 1024;
   int read_timeout_ms = 10'000;   // for one request's header and body
   int idle_timeout_ms = 60'000;   // keep-alive between requests
-  size_t connections_max = 10'000;
+  // Open connections, HTTP and WebSocket together; beyond it new ones are
+  // closed at once. Keep it under the process's file limit.
+  size_t connections_max = 18'000;
   // WebSocket limits.
   size_t ws_message_bytes_max = 64 * 1024;  // larger client messages: close 1009
   int ws_idle_timeout_ms = 60'000;          // pings keep a healthy client alive
