@@ -65,6 +65,29 @@ Result<market::OrderRecord> decode_order(std::string_view bytes) {
   return r;
 }
 
+ProductCommit product_creation_commit(const market::ProductDefinition& definition, int64_t stock, int64_t now_us) {
+  market::Inventory inventory;
+  inventory.product_id = definition.id;
+  inventory.initial = stock;
+  inventory.available = stock;
+  inventory.low_threshold = definition.low_threshold;
+  inventory.version = 1;
+  ProductCommit commit;
+  commit.product_id = definition.id;
+  commit.expected_version = 0;
+  commit.inventory = inventory;
+  commit.definition = definition;
+  market::Event created;
+  created.type = market::EventType::kProductCreated;
+  created.ts_us = now_us;
+  created.product_id = definition.id;
+  created.seller = definition.seller;
+  created.definition = definition;
+  created.inventory = inventory;
+  commit.events.push_back(std::move(created));
+  return commit;
+}
+
 Status validate_commit(const ProductCommit& commit, const std::optional<ProductSnapshot>& stored) {
   const uint64_t stored_version = stored ? stored->inventory.version : 0;
   if (stored_version != commit.expected_version)

@@ -55,6 +55,10 @@ struct ProductCommit {
   std::vector<market::Event> events;                    // seq assigned by the store
 };
 
+// The commit that creates a product with `stock` units: version 1 and its
+// kProductCreated event. Precondition: definition.id != 0.
+ProductCommit product_creation_commit(const market::ProductDefinition& definition, int64_t stock, int64_t now_us);
+
 class WriteStore {
  public:
   virtual ~WriteStore() = default;
