@@ -8,6 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev librocksdb-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   wrk nginx-light python3
+  ffmpeg libnginx-mod-rtmp fonts-dejavu-core
 )
 
 missing=()

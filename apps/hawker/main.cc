@@ -11,6 +11,8 @@
 #include "core/clock.h"
 #include "core/jwt.h"
 #include "core/log.h"
+#include "stream/process.h"
+#include "stream/test_source.h"
 
 namespace {
 
@@ -49,6 +51,24 @@ void add_serve_flags(CLI::App* command, ServeOptions& options) {
   command->add_option("--batch-wait-ms", options.batch_wait_ms, "how long a batch may wait to fill")
       ->envname("HAWKER_BATCH_WAIT_MS")
       ->check(CLI::Range(0, 1000));
+  command->add_option("--hls-listen", options.hls_listen, "HOST:PORT of the HLS origin (its own threads; '' = none)")
+      ->envname("HAWKER_HLS_LISTEN");
+  command->add_option("--hls-threads", options.hls_threads, "HLS origin threads")
+      ->envname("HAWKER_HLS_THREADS")
+      ->check(CLI::Range(1, 64));
+  command->add_option("--rtmp-listen", options.rtmp_listen,
+                      "HOST:PORT for RTMP ingest: hawker runs nginx-rtmp there ('' = an operator runs it)")
+      ->envname("HAWKER_RTMP_LISTEN");
+  command->add_option("--edge-listen", options.edge_listen,
+                      "HOST:PORT for the nginx CDN edge in front of the origin ('' = none)")
+      ->envname("HAWKER_EDGE_LISTEN");
+  command->add_option("--rtmp-public-url", options.rtmp_public_url,
+                      "ingest URL sellers are told (default rtmp://RTMP_LISTEN/live)")
+      ->envname("HAWKER_RTMP_PUBLIC_URL");
+  command->add_option("--hls-public-url", options.hls_public_url,
+                      "base of playback URLs, e.g. a CDN (default the edge, else the origin)")
+      ->envname("HAWKER_HLS_PUBLIC_URL");
+  command->add_option("--ffmpeg", options.ffmpeg, "the ffmpeg program for the ABR ladder")->envname("HAWKER_FFMPEG");
 }
 
 int wait_for_signal() {
@@ -68,6 +88,7 @@ int run_server(const ServeOptions& options, bool demo) {
     std::fprintf(stderr, "hawker: %s\n", server.error().message.c_str());
     return 1;
   }
+  hawker::stream::ChildProcessPtr demo_source;
   if (demo) {
     std::string host;
     uint16_t port = 0;
@@ -75,15 +96,33 @@ int run_server(const ServeOptions& options, bool demo) {
     if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
     std::string secret_path = options.secret_file.empty() ? options.data_dir + "/jwt.secret" : options.secret_file;
     auto secret = hawker::load_or_create_secret(secret_path, false);
-    hawker::Status seeded = secret ? hawker::app::seed_demo(host, (*server)->port(), *secret) : secret.error();
+    auto seeded = secret ? hawker::app::seed_demo(host, (*server)->port(), *secret)
+                         : hawker::Result<hawker::app::DemoSeed>(secret.error());
     if (!seeded) {
       std::fprintf(stderr, "hawker: demo seeding failed: %s\n", seeded.error().message.c_str());
       (*server)->stop();
       return 1;
     }
+    if (!seeded->rtmp_url.empty()) {
+      // The demo's seller: a synthetic source published with the show's key.
+      hawker::stream::ProcessSpec source;
+      source.argv = hawker::stream::test_source_arguments(seeded->rtmp_url, {});
+      source.log_path = options.data_dir + "/demo-source.log";
+      auto started = hawker::stream::ChildProcess::spawn(source);
+      if (!started) {
+        std::fprintf(stderr, "hawker: the demo's test stream did not start: %s\n", started.error().message.c_str());
+      } else {
+        demo_source = std::move(*started);
+        hawker::log_info("demo.source_started", {{"pid", static_cast<int64_t>(demo_source->pid())}});
+        if (auto pinned = hawker::app::pin_when_live(host, (*server)->port(), *secret, *seeded, 30'000); !pinned)
+          std::fprintf(stderr, "hawker: %s (see %s)\n", pinned.error().message.c_str(), source.log_path.c_str());
+      }
+    }
+    hawker::app::print_demo(host, (*server)->port(), *secret, *seeded);
   }
   int signal = wait_for_signal();
   hawker::log_info("server.signal", {{"signal", signal}});
+  if (demo_source) demo_source->terminate(SIGINT, 3000);
   (*server)->stop();
   return 0;
 }
@@ -112,6 +151,8 @@ int main(int argc, char** argv) {
 
   ServeOptions demo_options;
   demo_options.data_dir = "hawker-demo-data";
+  demo_options.rtmp_listen = "127.0.0.1:1935";
+  demo_options.edge_listen = "127.0.0.1:8082";
   CLI::App* demo = app.add_subcommand("demo", "serve with a seeded demo catalog and print what to try");
   add_serve_flags(demo, demo_options);
 

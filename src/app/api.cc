@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "app/json_io.h"
+#include "app/streaming.h"
 #include "core/ids.h"
 #include "core/jwt.h"
 #include "core/token_cache.h"
@@ -21,6 +22,14 @@ constexpr size_t kIdempotencyKeyBytesMax = 200;
 constexpr size_t kPaymentTokenBytesMax = 100;
 constexpr size_t kPageLimitMax = 100;
 constexpr auto kProjectionWait = std::chrono::milliseconds(2000);
+constexpr size_t kStreamKeyBytes = 16;  // 32 hex characters
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
 
 // Splits "/v1/products/prd_1/restock" into its segments after the prefix.
 std::vector<std::string_view> segments(std::string_view path) {
@@ -115,11 +124,15 @@ struct Api::Impl {
       if (parts[1] == "shows") {
         if (parts.size() == 2 && method == Method::kPost) return reply(responder, create_show(request));
         if (parts.size() == 2 && method == Method::kGet) return reply(responder, list_shows(request));
-        if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_show(parts[2]));
+        if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_show(request, parts[2]));
         if (parts.size() == 4 && parts[3] == "showcase" && method == Method::kPost)
           return reply(responder, pin_product(request, parts[2]));
+        if (parts.size() == 4 && parts[3] == "stream-key" && method == Method::kPost)
+          return reply(responder, rotate_stream_key(request, parts[2]));
         if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
       }
+      if (parts[1] == "ingest" && parts.size() == 4 && parts[2] == "rtmp" && method == Method::kPost)
+        return reply(responder, ingest_callback(request, parts[3]));
       if (parts[1] == "products") {
         if (parts.size() == 2 && method == Method::kPost) return reply(responder, create_product(request));
         if (parts.size() == 2 && method == Method::kGet) return reply(responder, list_products(request));
@@ -373,7 +386,8 @@ struct Api::Impl {
 
   // ---- Shows ---------------------------------------------------------------
 
-  json::object show_json(const store::ShowRecord& show) {
+  // The public show; `owner` (its seller asking) adds the secret stream key.
+  json::object show_json(const store::ShowRecord& show, bool owner = false) {
     json::object o;
     o["id"] = format_show_id(show.id);
     o["seller"] = show.seller;
@@ -386,7 +400,68 @@ struct Api::Impl {
       auto product = ctx.read_store->get_product(show.showcase_product_id);
       if (product && *product) o["showcase"] = product_json((*product)->definition, (*product)->inventory);
     }
+    if (ctx.streaming) {
+      o["ingest"] = json::object{{"rtmp", ctx.streaming->ingest_url(show, owner)}};
+      o["playback"] = json::object{{"hls", ctx.streaming->playback_url(show.id)}};
+      if (owner) o["stream_key"] = show.stream_key;
+    }
     return o;
+  }
+
+  // True when the request carries a valid token of this seller; a missing or
+  // bad token on a public read just means the public view.
+  bool is_owner(const Request& request, const std::string& seller) {
+    if (request.header("authorization").empty() && request.query().find("token=") == std::string_view::npos)
+      return false;
+    auto claims = authenticate(request);
+    return claims && claims->role == Role::kSeller && claims->sub == seller;
+  }
+
+  // POST /v1/shows/{id}/stream-key: a new secret key; the old one stops
+  // working at once (a live publisher under it is cut off by nginx's next
+  // on_update).
+  Response rotate_stream_key(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    uint64_t show_id = 0;
+    if (!parse_show_id(id_text, show_id)) return error_response(404, "not_found", "no such show");
+    auto show = ctx.shows->get(show_id);
+    if (!show) return error_response(show.error());
+    if (!*show) return error_response(404, "not_found", "no such show");
+    if ((*show)->seller != claims->sub)
+      return error_response(403, "forbidden", "only the show's seller can rotate its stream key");
+    const std::string key = random_hex(kStreamKeyBytes);
+    if (Status rotated = ctx.shows->set_stream_key(show_id, key); !rotated) return error_response(rotated.error());
+    (*show)->stream_key = key;
+    log_info("show.stream_key_rotated", {{"show_id", format_show_id(show_id)}});
+    return json_response(200, show_json(**show, true));
+  }
+
+  // POST /v1/ingest/rtmp/{publish|publish_done|update}?secret=S: nginx-rtmp's
+  // notify callbacks (form-encoded, the stream name in `name`). A non-2xx
+  // answer refuses the publish (or cuts it off, for update).
+  Response ingest_callback(const Request& request, std::string_view call) {
+    std::string secret;
+    if (!ctx.streaming || ctx.ingest_secret.empty() || !http::query_param(request.query(), "secret", secret) ||
+        !constant_time_equal(secret, ctx.ingest_secret))
+      return error_response(403, "forbidden", "bad ingest callback secret");
+    std::string name;
+    if (!http::query_param(request.body, "name", name) || name.empty() || name.size() > 200)
+      return error_response(400, "invalid_request", "form field 'name' (the stream key) is required");
+    if (call == "publish") {
+      auto show = ctx.streaming->publish(name);
+      if (!show) return error_response(show.error());
+      return json_response(200, json::object{{"show_id", format_show_id(show->id)}});
+    }
+    if (call == "publish_done") {
+      ctx.streaming->publish_done(name);
+      return json_response(200, json::object{{"status", "ended"}});
+    }
+    if (call == "update") {
+      if (!ctx.streaming->still_publishing(name)) return error_response(403, "forbidden", "not a live stream key");
+      return json_response(200, json::object{{"status", "live"}});
+    }
+    return error_response(404, "not_found", "no such ingest callback");
   }
 
   Response create_show(const Request& request) {
@@ -397,13 +472,12 @@ struct Api::Impl {
     auto title = read_string(*body, "title", market::kTitleBytesMax);
     if (!title) return error_response(title.error());
     if (!*title || (*title)->empty()) return error_response(400, "invalid_request", "field 'title' is required");
-    auto show = ctx.shows->create(claims->sub, **title, ctx.clock->now_us());
+    auto show = ctx.shows->create(claims->sub, **title, random_hex(kStreamKeyBytes), ctx.clock->now_us());
     if (!show) return error_response(show.error());
     log_info("show.created", {{"show_id", format_show_id(show->id)}, {"seller", show->seller}});
-    json::object created = show_json(*show);
-    if (Status opened = ctx.hub->open_show(show->id, show->seller, created); !opened)
+    if (Status opened = ctx.hub->open_show(show->id, show->seller, show_json(*show)); !opened)
       log_warn("live.open_show_failed", {{"show_id", format_show_id(show->id)}, {"error", opened.error().message}});
-    return json_response(201, created);
+    return json_response(201, show_json(*show, true));
   }
 
   Response list_shows(const Request& request) {
@@ -420,7 +494,7 @@ struct Api::Impl {
     auto shows = ctx.shows->list(offset, limit);
     if (!shows) return error_response(shows.error());
     json::array items;
-    for (const auto& show : *shows) items.push_back(show_json(show));
+    for (const auto& show : *shows) items.push_back(show_json(show, is_owner(request, show.seller)));
     json::object body;
     body["items"] = std::move(items);
     if (shows->size() == limit) body["next"] = std::to_string(offset + limit);
@@ -428,13 +502,13 @@ struct Api::Impl {
     return json_response(200, body);
   }
 
-  Response get_show(std::string_view id_text) {
+  Response get_show(const Request& request, std::string_view id_text) {
     uint64_t show_id = 0;
     if (!parse_show_id(id_text, show_id)) return error_response(404, "not_found", "no such show");
     auto show = ctx.shows->get(show_id);
     if (!show) return error_response(show.error());
     if (!*show) return error_response(404, "not_found", "no such show");
-    return json_response(200, show_json(**show));
+    return json_response(200, show_json(**show, is_owner(request, (*show)->seller)));
   }
 
   Response pin_product(const Request& request, std::string_view id_text) {
@@ -460,16 +534,24 @@ struct Api::Impl {
       return error_response(pinned.error());
     auto updated = ctx.shows->get(show_id);
     if (!updated || !*updated) return error_response(503, "unavailable", "show vanished");
-    json::object shown = show_json(**updated);
+    json::object shown = show_json(**updated, true);
     if (shown["showcase"].is_object()) {
       const json::object& pinned = shown["showcase"].as_object();
       live::StockLevel level;
       level.available = pinned.at("available").to_number<int64_t>();
       level.state = market::stock_state(level.available, product->definition.low_threshold);
       level.version = product->version.load();
-      auto broadcast = ctx.hub->pin(show_id, product_id, pinned, level);
+      // A live show's pin is also a product moment in its video: the frame
+      // carries the moment's program date time, the playlists its DATERANGE.
+      std::string program_date_time;
+      if (ctx.streaming)
+        program_date_time = ctx.streaming->add_moment(show_id, format_product_id(product_id),
+                                                      std::string(pinned.at("title").as_string()));
+      auto broadcast = ctx.hub->pin(show_id, product_id, pinned, level, program_date_time);
       if (!broadcast)
         log_warn("live.pin_failed", {{"show_id", format_show_id(show_id)}, {"error", broadcast.error().message}});
+      // After the last use of `pinned`: adding a field may move the object's storage.
+      if (!program_date_time.empty()) shown["program_date_time"] = program_date_time;
     }
     return json_response(200, shown);
   }

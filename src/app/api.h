@@ -23,6 +23,10 @@
 #include "store/write_store.h"
 
 namespace hawker::app {
+class Streaming;
+}
+
+namespace hawker::app {
 
 struct ApiContext {
   store::WriteStore* write_store = nullptr;
@@ -37,6 +41,8 @@ struct ApiContext {
   Registry* metrics = nullptr;
   const Clock* clock = nullptr;
   std::string secret;
+  Streaming* streaming = nullptr;  // null: no stream keys, ingest or playback URLs
+  std::string ingest_secret;       // nginx-rtmp's callbacks carry it as ?secret=
 };
 
 class Api {

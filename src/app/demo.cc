@@ -1,6 +1,8 @@
 #include "app/demo.h"
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -34,56 +36,123 @@ std::string token_for(const std::string& sub, Role role, const std::string& secr
 
 }  // namespace
 
-Status seed_demo(const std::string& host, uint16_t port, const std::string& secret) {
-  http::Request list;
-  list.target = "/v1/products?limit=100";
-  auto existing = http::call(host, port, list, 5000);
-  if (!existing) return existing.error();
+namespace {
+
+Result<boost::json::value> call_json(const std::string& host, uint16_t port, http::Method method,
+                                     const std::string& target, const std::string& token, const std::string& body,
+                                     int expected_status) {
+  http::Request request;
+  request.method = method;
+  request.target = target;
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body;
+  auto reply = http::call(host, port, request, 5000);
+  if (!reply) return reply.error();
+  if (reply->status != expected_status)
+    return make_error(ErrorCode::kInternal, target + " answered " + std::to_string(reply->status) + ": " + reply->body);
   boost::system::error_code ec;
-  auto listed = boost::json::parse(existing->body, ec);
-  const bool empty = !ec && listed.is_object() && listed.as_object().contains("items") &&
-                     listed.as_object().at("items").as_array().empty();
-  std::vector<std::string> ids;
-  if (empty) {
+  auto parsed = boost::json::parse(reply->body, ec);
+  if (ec) return make_error(ErrorCode::kInternal, target + " answered something that is not JSON");
+  return parsed;
+}
+
+std::string text_at(const boost::json::value& value, std::initializer_list<const char*> path) {
+  const boost::json::value* at = &value;
+  for (const char* key : path) {
+    const auto* object = at->if_object();
+    if (!object || !object->contains(key)) return {};
+    at = &object->at(key);
+  }
+  return at->is_string() ? std::string(at->as_string()) : std::string();
+}
+
+}  // namespace
+
+Result<DemoSeed> seed_demo(const std::string& host, uint16_t port, const std::string& secret) {
+  auto listed = call_json(host, port, http::Method::kGet, "/v1/products?seller=ava&limit=100", "", "", 200);
+  if (!listed) return listed.error();
+  DemoSeed seed;
+  const auto& items = listed->as_object().at("items").as_array();
+  if (items.empty()) {
     for (const auto& product : kProducts) {
-      http::Request create;
-      create.method = http::Method::kPost;
-      create.target = "/v1/products";
-      create.headers.emplace_back("Authorization", "Bearer " + token_for(product.seller, Role::kSeller, secret));
-      create.headers.emplace_back("Content-Type", "application/json");
       boost::json::object body{{"title", product.title},
                                {"price_cents", product.price_cents},
                                {"currency", "USD"},
                                {"stock", product.stock},
                                {"max_per_buyer", product.max_per_buyer}};
-      create.body = boost::json::serialize(body);
-      auto created = http::call(host, port, create, 5000);
+      auto created = call_json(host, port, http::Method::kPost, "/v1/products",
+                               token_for(product.seller, Role::kSeller, secret), boost::json::serialize(body), 201);
       if (!created) return created.error();
-      if (created->status != 201) return make_error(ErrorCode::kInternal, "demo seeding failed: " + created->body);
-      ids.push_back(std::string(boost::json::parse(created->body).as_object().at("id").as_string()));
+      if (seed.pin_product.empty()) seed.pin_product = text_at(*created, {"id"});
     }
-  } else if (!ec && listed.is_object()) {
-    for (const auto& item : listed.as_object().at("items").as_array())
-      ids.push_back(std::string(item.as_object().at("id").as_string()));
+  } else {
+    seed.pin_product = text_at(items.front(), {"id"});
   }
+  // The demo show: ava's, found again on a restart (the owner sees its key).
+  const std::string ava = token_for("ava", Role::kSeller, secret);
+  auto shows = call_json(host, port, http::Method::kGet, "/v1/shows?limit=100", ava, "", 200);
+  if (!shows) return shows.error();
+  boost::json::value show;
+  for (const auto& item : shows->as_object().at("items").as_array())
+    if (text_at(item, {"seller"}) == "ava") {
+      show = item;
+      break;
+    }
+  if (show.is_null()) {
+    auto created = call_json(host, port, http::Method::kPost, "/v1/shows", ava,
+                             R"({"title":"Ava's spring drop, live"})", 201);
+    if (!created) return created.error();
+    show = *created;
+  }
+  seed.show_id = text_at(show, {"id"});
+  seed.stream_key = text_at(show, {"stream_key"});
+  seed.rtmp_url = text_at(show, {"ingest", "rtmp"});
+  seed.playback_url = text_at(show, {"playback", "hls"});
+  return seed;
+}
+
+Status pin_when_live(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed,
+                     int timeout_ms) {
+  const int64_t deadline = SystemClock::instance().now_ms() + timeout_ms;
+  while (SystemClock::instance().now_ms() < deadline) {
+    auto show = call_json(host, port, http::Method::kGet, "/v1/shows/" + seed.show_id, "", "", 200);
+    if (show && text_at(*show, {"status"}) == "live") {
+      // A moment needs the ladder's first segment to align with.
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      auto pinned = call_json(host, port, http::Method::kPost, "/v1/shows/" + seed.show_id + "/showcase",
+                              token_for("ava", Role::kSeller, secret),
+                              boost::json::serialize(boost::json::object{{"product_id", seed.pin_product}}), 200);
+      if (!pinned) return pinned.error();
+      return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return make_error(ErrorCode::kTimeout, "the demo show did not go live");
+}
+
+void print_demo(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed) {
   const std::string base = "http://" + host + ":" + std::to_string(port);
   const std::string buyer = token_for("demo-buyer", Role::kBuyer, secret);
   std::printf("\nhawker demo is running on %s\n\n", base.c_str());
   std::printf("  catalog          %s/v1/products\n", base.c_str());
-  for (const auto& id : ids) std::printf("  product          %s/v1/products/%s\n", base.c_str(), id.c_str());
+  std::printf("  shows            %s/v1/shows\n", base.c_str());
+  std::printf("  live show        %s/v1/shows/%s\n", base.c_str(), seed.show_id.c_str());
+  if (!seed.playback_url.empty())
+    std::printf("  video (HLS)      %s   (open with: ffplay, vlc or mpv)\n", seed.playback_url.c_str());
+  std::printf("  live channel     ws://%s:%u/v1/shows/%s/live\n", host.c_str(), port, seed.show_id.c_str());
   std::printf("  health           %s/healthz\n  metrics          %s/metrics\n\n", base.c_str(), base.c_str());
   std::printf("  buyer token      %s\n", buyer.c_str());
   std::printf("  seller token     %s  (seller 'ava')\n\n", token_for("ava", Role::kSeller, secret).c_str());
-  if (!ids.empty()) {
+  if (!seed.pin_product.empty()) {
     std::printf("Buy one:\n  curl -s -X POST %s/v1/orders -H 'Authorization: Bearer %s' \\\n"
                 "    -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' \\\n"
                 "    -d '{\"product_id\":\"%s\",\"quantity\":1,\"payment_token\":\"tok_visa\"}'\n",
-                base.c_str(), buyer.c_str(), ids.front().c_str());
+                base.c_str(), buyer.c_str(), seed.pin_product.c_str());
     std::printf("Then: curl -s %s/v1/orders/<order_id> -H 'Authorization: Bearer <buyer token>'\n\n", base.c_str());
   }
   std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
-  return {};
 }
 
 }  // namespace hawker::app

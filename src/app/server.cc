@@ -12,6 +12,7 @@
 #include "app/api.h"
 #include "app/live_sessions.h"
 #include "app/seller_stats.h"
+#include "app/streaming.h"
 #include "live/hub.h"
 #include "checkout/engine.h"
 #include "checkout/http_processor.h"
@@ -25,6 +26,8 @@
 #include "core/thread_name.h"
 #include "http/server.h"
 #include "store/event_tail.h"
+#include "stream/hls_origin.h"
+#include "stream/nginx.h"
 
 namespace hawker::app {
 
@@ -141,6 +144,7 @@ class EmbeddedServer final : public Server {
     context.metrics = &metrics_;
     context.clock = &SystemClock::instance();
     context.secret = *secret;
+    if (Status streaming = start_streaming(options, context); !streaming) return streaming;
     tokens_ = std::make_unique<TokenCache>(*secret);
     context.tokens = tokens_.get();
     api_ = std::make_unique<Api>(std::move(context));
@@ -158,6 +162,7 @@ class EmbeddedServer final : public Server {
         [this](http::Request& request, http::Responder responder) { api_->handle(request, std::move(responder)); },
         [this](const http::Request& request) { return live_upgrade(live_context_, request); });
     if (Status started = http_->start(); !started) return started;
+    if (Status nginx = start_nginx(options, http_options.address); !nginx) return nginx;
     log_info("server.listening", {{"address", http_options.address},
                                   {"port", http_->port()},
                                   {"data", options.data_dir},
@@ -166,10 +171,14 @@ class EmbeddedServer final : public Server {
   }
 
   uint16_t port() const override { return http_ ? http_->port() : 0; }
+  uint16_t hls_port() const override { return hls_http_ ? hls_http_->port() : 0; }
 
   void stop() override {
     if (stopped_) return;
     stopped_ = true;
+    if (nginx_) nginx_->stop();
+    if (streaming_) streaming_->stop();
+    if (hls_http_) hls_http_->stop();
     if (http_) http_->stop();
     if (intake_) intake_->stop();
     if (workers_) workers_->stop();
@@ -186,6 +195,89 @@ class EmbeddedServer final : public Server {
   }
 
  private:
+  // The HLS origin (its own listener and threads) and the show side of
+  // streaming; the URLs in show JSON follow what is configured.
+  Status start_streaming(const ServeOptions& options, ApiContext& context) {
+    StreamingOptions streaming;
+    streaming.hls_dir = options.data_dir + "/hls";
+    streaming.ffmpeg = options.ffmpeg;
+    if (!options.rtmp_listen.empty()) {
+      std::string host;
+      uint16_t port = 0;
+      if (!split_host_port(options.rtmp_listen, host, port))
+        return make_error(ErrorCode::kInvalid, "--rtmp-listen must be HOST:PORT, got '" + options.rtmp_listen + "'");
+      streaming.rtmp_pull_base = "rtmp://127.0.0.1:" + std::to_string(port) + "/live";
+      streaming.rtmp_public_base =
+          options.rtmp_public_url.empty() ? "rtmp://" + options.rtmp_listen + "/live" : options.rtmp_public_url;
+    } else {
+      streaming.rtmp_public_base = options.rtmp_public_url;
+    }
+    streaming_ = std::make_unique<Streaming>(std::move(streaming), *shows_, SystemClock::instance(), metrics_);
+    if (!options.hls_listen.empty()) {
+      http::ServerOptions hls_options;
+      if (!split_host_port(options.hls_listen, hls_options.address, hls_options.port))
+        return make_error(ErrorCode::kInvalid, "--hls-listen must be HOST:PORT, got '" + options.hls_listen + "'");
+      hls_options.threads = options.hls_threads;
+      origin_ = std::make_unique<stream::HlsOrigin>(
+          options.data_dir + "/hls", [this](uint64_t show_id) { return streaming_->moments(show_id); }, &metrics_);
+      hls_http_ = http::make_http_server(hls_options, [this](http::Request& request, http::Responder responder) {
+        responder.send(origin_->serve(request));
+      });
+      if (Status started = hls_http_->start(); !started) return started;
+      log_info("server.hls_origin", {{"address", hls_options.address}, {"port", hls_http_->port()}});
+    }
+    std::string playback = options.hls_public_url;
+    if (playback.empty() && !options.edge_listen.empty()) playback = "http://" + options.edge_listen;
+    if (playback.empty() && hls_http_)
+      playback = "http://" + loopback_if_any(hls_options_address(options)) + ":" + std::to_string(hls_http_->port());
+    streaming_->set_hls_public_base(playback);
+    if (Status started = streaming_->start(); !started) return started;
+    auto ingest_secret = load_or_create_secret(options.data_dir + "/ingest.secret", true);
+    if (!ingest_secret) return ingest_secret.error();
+    ingest_secret_ = *ingest_secret;
+    context.streaming = streaming_.get();
+    context.ingest_secret = ingest_secret_;
+    return {};
+  }
+
+  static std::string hls_options_address(const ServeOptions& options) {
+    std::string host;
+    uint16_t port = 0;
+    split_host_port(options.hls_listen, host, port);
+    return host;
+  }
+
+  static std::string loopback_if_any(const std::string& host) {
+    return host == "0.0.0.0" || host == "::" || host.empty() ? "127.0.0.1" : host;
+  }
+
+  // nginx for RTMP ingest and the CDN edge, when asked for; it calls back
+  // into the API, so it starts after the API listens.
+  Status start_nginx(const ServeOptions& options, const std::string& api_address) {
+    if (options.rtmp_listen.empty() && options.edge_listen.empty()) return {};
+    stream::NginxOptions nginx;
+    nginx.work_dir = options.data_dir + "/nginx";
+    if (!options.rtmp_listen.empty()) {
+      stream::RtmpIngestConfig rtmp;
+      rtmp.listen = options.rtmp_listen;
+      rtmp.callback_base =
+          "http://" + loopback_if_any(api_address) + ":" + std::to_string(http_->port()) + "/v1/ingest/rtmp";
+      rtmp.callback_secret = ingest_secret_;
+      nginx.rtmp = rtmp;
+    }
+    if (!options.edge_listen.empty()) {
+      if (!hls_http_) return make_error(ErrorCode::kInvalid, "--edge-listen needs the HLS origin (--hls-listen)");
+      stream::EdgeConfig edge;
+      edge.listen = options.edge_listen;
+      edge.origins = {loopback_if_any(hls_options_address(options)) + ":" + std::to_string(hls_http_->port())};
+      nginx.edge = edge;
+    }
+    auto started = stream::NginxProcess::start(nginx);
+    if (!started) return started.error();
+    nginx_ = std::move(*started);
+    return {};
+  }
+
   // Every show gets its live channel at start, with its pin.
   Status open_shows() {
     for (size_t offset = 0;; offset += 100) {
@@ -293,6 +385,11 @@ class EmbeddedServer final : public Server {
   LiveEndpointContext live_context_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<Streaming> streaming_;
+  std::unique_ptr<stream::HlsOrigin> origin_;
+  std::unique_ptr<http::HttpServer> hls_http_;
+  std::string ingest_secret_;
+  stream::NginxProcessPtr nginx_;
   bool stopped_ = false;
 };
 

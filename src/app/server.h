@@ -29,12 +29,24 @@ struct ServeOptions {
   size_t batch_max = 4096;
   int batch_wait_ms = 2;
   std::vector<std::string> allowed_origins;  // browser origins for WebSockets besides the server's own
+
+  // Streaming. The HLS origin has its own listener and threads, so checkout
+  // load cannot starve video. Empty rtmp_listen / edge_listen: hawker starts
+  // no nginx for that part (an operator runs it, see docs/OPERATIONS.md).
+  std::string hls_listen = "127.0.0.1:8081";  // "" = no HLS origin
+  int hls_threads = 2;
+  std::string rtmp_listen;      // e.g. 127.0.0.1:1935: run nginx-rtmp for ingest
+  std::string edge_listen;      // e.g. 127.0.0.1:8082: run the nginx CDN edge
+  std::string rtmp_public_url;  // what sellers are told; default rtmp://<rtmp_listen>/live
+  std::string hls_public_url;   // base of playback URLs; default the edge, else the origin
+  std::string ffmpeg = "ffmpeg";
 };
 
 class Server {
  public:
   virtual ~Server() = default;
   virtual uint16_t port() const = 0;
+  virtual uint16_t hls_port() const = 0;  // 0 when there is no HLS origin
   virtual void stop() = 0;
 };
 

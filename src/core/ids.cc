@@ -1,5 +1,7 @@
 #include "core/ids.h"
 
+#include <random>
+
 #include <charconv>
 #include <atomic>
 #include <chrono>
@@ -57,6 +59,19 @@ uint64_t new_order_id() {
     next = previous + 1 > floor ? previous + 1 : floor;
   } while (!last.compare_exchange_weak(previous, next, std::memory_order_relaxed));
   return next;
+}
+
+std::string random_hex(size_t bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device device;  // /dev/urandom on Linux
+  std::string out;
+  out.reserve(bytes * 2);
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned value = device() & 0xFF;
+    out.push_back(kHex[value >> 4]);
+    out.push_back(kHex[value & 0xF]);
+  }
+  return out;
 }
 
 uint64_t fnv1a64(std::string_view data, uint64_t seed) {

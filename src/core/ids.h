@@ -20,6 +20,10 @@ bool parse_show_id(std::string_view text, uint64_t& id);
 // Thread-safe.
 uint64_t new_order_id();
 
+// A secret: `bytes` bytes from the system's random source, as lower-case
+// hex (stream keys, the JWT secret). Thread-safe.
+std::string random_hex(size_t bytes);
+
 // FNV-1a 64-bit: a stable hash for idempotency body fingerprints.
 uint64_t fnv1a64(std::string_view data, uint64_t seed = 14695981039346656037ull);
 

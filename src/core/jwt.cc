@@ -1,4 +1,5 @@
 #include "core/jwt.h"
+#include "core/ids.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +7,6 @@
 
 #include <array>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -154,10 +154,7 @@ Result<std::string> load_or_create_secret(const std::string& path, bool create) 
     return secret;
   }
   if (!create) return make_error(ErrorCode::kNotFound, "cannot read secret file " + path);
-  std::random_device device;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string secret;
-  for (int i = 0; i < 64; ++i) secret.push_back(kHex[device() & 0xF]);
+  std::string secret = random_hex(32);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) {
     // Lost a race with another process creating it: read theirs.

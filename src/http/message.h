@@ -3,7 +3,9 @@
 // Only server.cc and client.cc convert between these and Beast's types.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +37,10 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool close = false;  // close the connection after sending
+  // For a response that describes a body it does not carry (the answer to a
+  // HEAD, or a 304): the Content-Length of that body, sent instead of
+  // body.size(), which must be 0. Unset for every other response.
+  std::optional<uint64_t> content_length;
 };
 
 // Hands a response back to the connection that asked, from any thread, once.

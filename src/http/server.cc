@@ -241,7 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
       shared_->handler(request, Responder(std::make_shared<Sink>(shared_from_this())));
     } catch (const std::exception& error) {
       log_error("http.handler_threw", {{"error", error.what()}});
-      write_response(Response{500, "application/json", {}, R"({"error":{"code":"internal","message":"internal error"}})", true});
+      reject(500, "internal", "internal error");
     }
   }
 
@@ -294,6 +294,8 @@ class Session : public std::enable_shared_from_this<Session> {
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive_ && !response.close);
     message->prepare_payload();
+    // HEAD and 304: announce the length of the body left out (RFC 9110 8.6).
+    if (response.content_length) message->content_length(*response.content_length);
     stream_.expires_after(std::chrono::milliseconds(shared_->options.read_timeout_ms));
     bhttp::async_write(stream_, *message, [self = shared_from_this(), message](beast::error_code ec, size_t) {
       if (ec || !message->keep_alive()) return self->close();

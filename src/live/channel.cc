@@ -148,7 +148,7 @@ uint64_t ShowChannel::publish(std::string_view type, const json::object& body) {
 }
 
 std::optional<uint64_t> ShowChannel::pin(uint64_t product_id, json::object product, const StockLevel& level,
-                                         uint64_t generation) {
+                                         uint64_t generation, const std::string& program_date_time) {
   assert(product_id != 0);
   uint64_t seq;
   {
@@ -162,6 +162,7 @@ std::optional<uint64_t> ShowChannel::pin(uint64_t product_id, json::object produ
     pinned_product_ = std::move(product);
     json::object body;
     body["product"] = pinned_product_;
+    if (!program_date_time.empty()) body["program_date_time"] = program_date_time;
     seq = broadcast_locked("showcase", body);
   }
   drain();

@@ -102,9 +102,10 @@ class ShowChannel {
   // Pins `product` (its public JSON; "available" and "state" are overwritten
   // from `level`) and broadcasts `showcase {product}`. `generation` orders
   // concurrent pins (LiveHub): a pin older than the current one is ignored
-  // (nullopt). Standalone callers leave it 0.
+  // (nullopt). Standalone callers leave it 0. A non-empty
+  // `program_date_time` goes into the frame as `program_date_time`.
   std::optional<uint64_t> pin(uint64_t product_id, boost::json::object product, const StockLevel& level,
-                              uint64_t generation = 0);
+                              uint64_t generation = 0, const std::string& program_date_time = {});
   // Broadcasts `inventory {product_id, available, state}` when `product_id` is
   // the pinned product, `level` is not older than what the channel has, and it
   // shows something new. Otherwise nullopt.

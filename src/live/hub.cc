@@ -243,7 +243,8 @@ size_t LiveHub::seller_viewers(std::string_view seller) const {
 
 // --- Show actions ---------------------------------------------------------------------------
 
-Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::object product, StockLevel level) {
+Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::object product, StockLevel level,
+                              const std::string& program_date_time) {
   if (product_id == 0) return make_error(ErrorCode::kInvalid, "no product");
   std::shared_ptr<ShowChannel> channel;
   uint64_t generation;
@@ -262,7 +263,7 @@ Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::objec
     if (auto known = stock_.find(product_id); known != stock_.end() && known->second.version >= level.version)
       level = known->second;
   }
-  auto seq = channel->pin(product_id, std::move(product), level, generation);
+  auto seq = channel->pin(product_id, std::move(product), level, generation, program_date_time);
   if (!seq) return make_error(ErrorCode::kConflict, "a newer pin of this show won");
   // An event that landed between reading the level and the channel's pin was
   // offered to the channel before it pinned the product; offer the latest again.

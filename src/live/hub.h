@@ -115,7 +115,10 @@ class LiveHub {
 
   // Pins a product (its public JSON) and broadcasts `showcase`; the hub's own
   // latest stock for it wins over `level` when newer. Returns the showcase seq.
-  Result<uint64_t> pin(uint64_t show_id, uint64_t product_id, boost::json::object product, StockLevel level);
+  // `program_date_time` (when not empty) is the product moment's place in the
+  // video, sent in the frame so a player shows the card when the video does.
+  Result<uint64_t> pin(uint64_t show_id, uint64_t product_id, boost::json::object product, StockLevel level,
+                       const std::string& program_date_time = {});
   Result<ChatMessage> chat(uint64_t show_id, std::string_view user, std::string_view text);
   Result<uint64_t> delete_chat(uint64_t show_id, std::string_view actor, uint64_t message_id);
   Status mute(uint64_t show_id, std::string_view actor, std::string_view user);

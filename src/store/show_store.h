@@ -8,6 +8,9 @@
 // Contract: ids are never reused; status moves scheduled -> live -> ended
 // (a live show may also end; an ended show may go live again for a replay
 // of the same stream key); set_showcase records when the pin happened.
+// Each show has a stream key, unique among shows (a duplicate is
+// kConflict); the key is a secret of the show's seller, which the caller
+// generates (core/ids.h random_hex) and may replace (rotation).
 // Thread-safe.
 #pragma once
 
@@ -35,13 +38,18 @@ struct ShowRecord {
   uint64_t showcase_product_id = 0;  // 0: nothing pinned
   int64_t showcase_us = 0;           // when it was pinned
   int64_t created_us = 0;
+  std::string stream_key;  // secret: only the seller sees it
 };
 
 class ShowStore {
  public:
   virtual ~ShowStore() = default;
-  virtual Result<ShowRecord> create(const std::string& seller, const std::string& title, int64_t now_us) = 0;
+  virtual Result<ShowRecord> create(const std::string& seller, const std::string& title,
+                                    const std::string& stream_key, int64_t now_us) = 0;
   virtual Result<std::optional<ShowRecord>> get(uint64_t show_id) = 0;
+  // The show whose current key this is; none for an old (rotated) key.
+  virtual Result<std::optional<ShowRecord>> find_by_stream_key(const std::string& stream_key) = 0;
+  virtual Status set_stream_key(uint64_t show_id, const std::string& stream_key) = 0;
   // Live shows first, then scheduled, then ended; newest first within each.
   // Paged by offset: the list is short (shows of one platform, not orders).
   virtual Result<std::vector<ShowRecord>> list(size_t offset, size_t limit) = 0;

@@ -8,7 +8,10 @@
 
 #include <filesystem>
 
+#include "core/ids.h"
 #include "store/show_store.h"
+
+#include <sqlite3.h>
 
 namespace hawker::store {
 namespace {
@@ -37,7 +40,7 @@ class ShowStoreContractTest : public ::testing::Test {
     store_ = std::move(*opened);
   }
   ShowRecord create(const std::string& seller, const std::string& title) {
-    auto show = store_->create(seller, title, 1000);
+    auto show = store_->create(seller, title, random_hex(16), 1000);
     EXPECT_TRUE(show.ok());
     return show.ok() ? *show : ShowRecord{};
   }
@@ -114,6 +117,90 @@ TYPED_TEST(ShowStoreContractTest, EverythingSurvivesReopen) {
   EXPECT_EQ((*got)->status, ShowStatus::kEnded);
   ShowRecord next = this->create("s", "after reopen");
   EXPECT_GT(next.id, show.id) << "ids are never reused";
+}
+
+TYPED_TEST(ShowStoreContractTest, StreamKeyFindsItsShowUntilRotated) {
+  ShowRecord a = this->create("s", "a");
+  ShowRecord b = this->create("s", "b");
+  ASSERT_FALSE(a.stream_key.empty());
+  EXPECT_NE(a.stream_key, b.stream_key);
+  auto found = this->store_->find_by_stream_key(a.stream_key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, a.id);
+  EXPECT_EQ((*found)->stream_key, a.stream_key);
+
+  const std::string old_key = a.stream_key;
+  ASSERT_TRUE(this->store_->set_stream_key(a.id, "rotated-key-1").ok());
+  auto by_old = this->store_->find_by_stream_key(old_key);
+  ASSERT_TRUE(by_old.ok());
+  EXPECT_FALSE(by_old->has_value()) << "a rotated key must stop working";
+  auto by_new = this->store_->find_by_stream_key("rotated-key-1");
+  ASSERT_TRUE(by_new.ok() && by_new->has_value());
+  EXPECT_EQ((*by_new)->id, a.id);
+
+  auto unknown = this->store_->find_by_stream_key("nobody");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+  auto empty = this->store_->find_by_stream_key("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->has_value());
+
+  this->reopen();
+  auto after = this->store_->get(a.id);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->stream_key, "rotated-key-1");
+}
+
+TYPED_TEST(ShowStoreContractTest, StreamKeysAreUniqueAndNeverEmpty) {
+  ShowRecord a = this->create("s", "a");
+  ShowRecord b = this->create("s", "b");
+  Status taken = this->store_->set_stream_key(b.id, a.stream_key);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, ErrorCode::kConflict);
+  auto duplicate = this->store_->create("s", "c", a.stream_key, 5);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kConflict);
+  auto keyless = this->store_->create("s", "d", "", 5);
+  ASSERT_FALSE(keyless.ok());
+  EXPECT_EQ(keyless.error().code, ErrorCode::kInvalid);
+  Status missing = this->store_->set_stream_key(b.id + 999, "k");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  auto unchanged = this->store_->get(b.id);
+  ASSERT_TRUE(unchanged.ok() && unchanged->has_value());
+  EXPECT_EQ((*unchanged)->stream_key, b.stream_key);
+}
+
+// A shows file from before stream keys existed: opening it gives each show
+// a fresh, distinct key.
+TEST(SqliteShowStoreMigration, ShowsWithoutKeysGetOne) {
+  char pattern[] = "/tmp/hawker-shows-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string path = std::string(pattern) + "/shows.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE shows(id INTEGER PRIMARY KEY AUTOINCREMENT, seller TEXT NOT NULL,"
+                         " title TEXT NOT NULL, status INTEGER NOT NULL, showcase INTEGER NOT NULL DEFAULT 0,"
+                         " showcase_us INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL);"
+                         "INSERT INTO shows(seller, title, status, created_us) VALUES('s', 'old one', 0, 1);"
+                         "INSERT INTO shows(seller, title, status, created_us) VALUES('s', 'old two', 2, 2);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_sqlite_show_store(path);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto shows = (*store)->list(0, 10);
+  ASSERT_TRUE(shows.ok());
+  ASSERT_EQ(shows->size(), 2u);
+  EXPECT_EQ((*shows)[0].stream_key.size(), 32u);
+  EXPECT_EQ((*shows)[1].stream_key.size(), 32u);
+  EXPECT_NE((*shows)[0].stream_key, (*shows)[1].stream_key);
+  auto found = (*store)->find_by_stream_key((*shows)[0].stream_key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->title, (*shows)[0].title);
+  store->reset();
+  std::filesystem::remove_all(pattern);
 }
 
 TEST(ShowStatusNames, RoundTripAndRejectUnknown) {

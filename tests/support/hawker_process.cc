@@ -1,5 +1,7 @@
 #include "support/hawker_process.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -335,6 +337,12 @@ bool HawkerProcess::restart() {
 bool HawkerProcess::launch(uint16_t port) {
   std::vector<std::string> args = {hawker_binary(), "--log-level", "info", "serve", "--listen", "127.0.0.1:" + std::to_string(port),
                                    "--data", data_dir_};
+  // The HLS origin on a free port too, unless the test sets it (parallel
+  // test processes must not fight over the default 8081).
+  if (std::find(options_.extra_args.begin(), options_.extra_args.end(), "--hls-listen") == options_.extra_args.end()) {
+    args.push_back("--hls-listen");
+    args.push_back("127.0.0.1:0");
+  }
   for (const auto& extra : options_.extra_args) args.push_back(extra);
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

@@ -90,9 +90,16 @@ std::optional<boost::json::object> WsClient::read_type(const std::string& type, 
   return std::nullopt;
 }
 
+// Bounded: a server that never answers the close (or a socket full of unread
+// frames) must not hang a test's teardown.
 void WsClient::close() {
-  beast::error_code ec;
-  if (!closed_ && impl_->ws.is_open()) impl_->ws.close(websocket::close_code::normal, ec);
+  if (!closed_ && impl_->ws.is_open()) {
+    impl_->ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
+    impl_->io.restart();
+    impl_->io.run_for(std::chrono::seconds(2));
+    beast::error_code ignored;
+    beast::get_lowest_layer(impl_->ws).socket().close(ignored);
+  }
   closed_ = true;
 }
 
