@@ -11,8 +11,9 @@
 // Files are opened relative to the show folder with O_NOFOLLOW (the folder
 // itself too), so nothing outside a show folder is ever served.
 //
-// Media playlists (every .m3u8 but master.m3u8) get the show's product
-// moments as #EXT-X-DATERANGE tags (stream/playlist.h). Responses carry:
+// Files are served by http/file_response.h. Media playlists (every .m3u8 but
+// master.m3u8) get the show's product moments as #EXT-X-DATERANGE tags
+// (stream/playlist.h). Responses carry:
 //  - Cache-Control: playlists `public, max-age=1` (they change every
 //    segment), segments `public, max-age=86400, immutable` (never rewritten),
 //    errors `no-cache` (a segment asked for just before it exists must not
@@ -36,14 +37,14 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "http/file_response.h"
 #include "http/message.h"
 #include "stream/playlist.h"
 
 namespace hawker::stream {
 
-// Larger files are refused (404): segments are a few MB; anything this big
-// in a show folder is not ours to serve from memory.
-inline constexpr uint64_t kFileBytesMax = 64ull * 1024 * 1024;
+// Larger files are refused (404): segments are a few MB.
+using http::kFileBytesMax;
 
 class HlsOrigin {
  public:
@@ -58,8 +59,7 @@ class HlsOrigin {
   http::Response serve(const http::Request& request) const;
 
  private:
-  http::Response serve_file(const http::Request& request, uint64_t show_id, std::string_view name) const;
-  http::Response not_found(std::string_view message) const;
+  http::Response not_found() const;
 
   std::string root_;
   MomentsFn moments_;
