@@ -11,8 +11,6 @@
 #include "core/clock.h"
 #include "core/jwt.h"
 #include "core/log.h"
-#include "stream/process.h"
-#include "stream/test_source.h"
 
 namespace {
 
@@ -69,6 +67,14 @@ void add_serve_flags(CLI::App* command, ServeOptions& options) {
                       "base of playback URLs, e.g. a CDN (default the edge, else the origin)")
       ->envname("HAWKER_HLS_PUBLIC_URL");
   command->add_option("--ffmpeg", options.ffmpeg, "the ffmpeg program for the ABR ladder")->envname("HAWKER_FFMPEG");
+  command->add_option("--web-root", options.web_root, "folder of the web pages ('' = serve none)")
+      ->envname("HAWKER_WEB_ROOT");
+  command->add_flag("--allow-guests,!--no-allow-guests", options.allow_guests,
+                    "POST /v1/auth/guest hands out buyer tokens")
+      ->envname("HAWKER_ALLOW_GUESTS");
+  command->add_flag("--allow-test-source,!--no-allow-test-source", options.allow_test_source,
+                    "sellers may start the synthetic test stream on their shows")
+      ->envname("HAWKER_ALLOW_TEST_SOURCE");
 }
 
 int wait_for_signal() {
@@ -88,7 +94,6 @@ int run_server(const ServeOptions& options, bool demo) {
     std::fprintf(stderr, "hawker: %s\n", server.error().message.c_str());
     return 1;
   }
-  hawker::stream::ChildProcessPtr demo_source;
   if (demo) {
     std::string host;
     uint16_t port = 0;
@@ -104,25 +109,17 @@ int run_server(const ServeOptions& options, bool demo) {
       return 1;
     }
     if (!seeded->rtmp_url.empty()) {
-      // The demo's seller: a synthetic source published with the show's key.
-      hawker::stream::ProcessSpec source;
-      source.argv = hawker::stream::test_source_arguments(seeded->rtmp_url, {});
-      source.log_path = options.data_dir + "/demo-source.log";
-      auto started = hawker::stream::ChildProcess::spawn(source);
-      if (!started) {
-        std::fprintf(stderr, "hawker: the demo's test stream did not start: %s\n", started.error().message.c_str());
-      } else {
-        demo_source = std::move(*started);
-        hawker::log_info("demo.source_started", {{"pid", static_cast<int64_t>(demo_source->pid())}});
-        if (auto pinned = hawker::app::pin_when_live(host, (*server)->port(), *secret, *seeded, 30'000); !pinned)
-          std::fprintf(stderr, "hawker: %s (see %s)\n", pinned.error().message.c_str(), source.log_path.c_str());
-      }
+      // The demo's seller streams the synthetic source through the real ingest.
+      if (auto started = hawker::app::start_demo_stream(host, (*server)->port(), *secret, *seeded); !started)
+        std::fprintf(stderr, "hawker: the demo stream did not start: %s\n", started.error().message.c_str());
+      else if (auto pinned = hawker::app::pin_when_live(host, (*server)->port(), *secret, *seeded, 30'000); !pinned)
+        std::fprintf(stderr, "hawker: %s (see %s/hls/%s/test-source.log)\n", pinned.error().message.c_str(),
+                     options.data_dir.c_str(), seeded->show_id.c_str());
     }
     hawker::app::print_demo(host, (*server)->port(), *secret, *seeded);
   }
   int signal = wait_for_signal();
   hawker::log_info("server.signal", {{"signal", signal}});
-  if (demo_source) demo_source->terminate(SIGINT, 3000);
   (*server)->stop();
   return 0;
 }
@@ -153,6 +150,8 @@ int main(int argc, char** argv) {
   demo_options.data_dir = "hawker-demo-data";
   demo_options.rtmp_listen = "127.0.0.1:1935";
   demo_options.edge_listen = "127.0.0.1:8082";
+  demo_options.allow_guests = true;
+  demo_options.allow_test_source = true;
   CLI::App* demo = app.add_subcommand("demo", "serve with a seeded demo catalog and print what to try");
   add_serve_flags(demo, demo_options);
 

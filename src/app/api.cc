@@ -8,6 +8,7 @@
 #include "core/jwt.h"
 #include "core/token_cache.h"
 #include "core/log.h"
+#include "http/file_response.h"
 #include "market/decision.h"
 
 namespace hawker::app {
@@ -23,6 +24,18 @@ constexpr size_t kPaymentTokenBytesMax = 100;
 constexpr size_t kPageLimitMax = 100;
 constexpr auto kProjectionWait = std::chrono::milliseconds(2000);
 constexpr size_t kStreamKeyBytes = 16;  // 32 hex characters
+constexpr int64_t kGuestTokenSeconds = 24 * 3600;
+
+// The web pages: revalidated on every load (ETag), so a new build shows at once.
+constexpr std::string_view kPageCache = "no-cache";
+constexpr http::FileType kWebTypes[] = {
+    {".html", "text/html; charset=utf-8", kPageCache, true},
+    {".js", "text/javascript; charset=utf-8", kPageCache, true},
+    {".css", "text/css; charset=utf-8", kPageCache, true},
+    {".svg", "image/svg+xml", kPageCache, true},
+    {".png", "image/png", kPageCache, false},
+    {".ico", "image/x-icon", kPageCache, false},
+};
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -129,6 +142,8 @@ struct Api::Impl {
           return reply(responder, pin_product(request, parts[2]));
         if (parts.size() == 4 && parts[3] == "stream-key" && method == Method::kPost)
           return reply(responder, rotate_stream_key(request, parts[2]));
+        if (parts.size() == 4 && parts[3] == "test-source" && method == Method::kPost)
+          return reply(responder, start_test_source(request, parts[2]));
         if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
       }
       if (parts[1] == "ingest" && parts.size() == 4 && parts[2] == "rtmp" && method == Method::kPost)
@@ -142,7 +157,63 @@ struct Api::Impl {
         if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
       }
     }
+    if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "auth" && parts[2] == "guest" && method == Method::kPost)
+      return reply(responder, guest_token());
+    if (method == Method::kGet || method == Method::kHead) {
+      if (auto page = web_page(request, parts)) return reply(responder, std::move(*page));
+    }
     reply(responder, error_response(404, "not_found", "no such route"));
+  }
+
+  // The pages of web/: / (shows), /shows/{id} (the viewer), /seller (the
+  // console), their assets, and hls.js from web/node_modules.
+  std::optional<Response> web_page(const Request& request, const std::vector<std::string_view>& parts) {
+    if (ctx.web_root.empty()) return std::nullopt;
+    auto page = [&](std::string_view name) {
+      return http::file_response(request, ctx.web_root, name, *http::file_type_of(name, kWebTypes));
+    };
+    if (parts.empty()) return page("index.html");
+    if (parts.size() == 1 && parts[0] == "seller") return page("seller.html");
+    if (parts.size() == 2 && parts[0] == "shows") return page("show.html");
+    if (parts.size() == 2 && parts[0] == "assets") {
+      if (parts[1] == "hls.js")
+        return http::file_response(request, ctx.web_root + "/node_modules/hls.js/dist", "hls.min.js",
+                                   *http::file_type_of("hls.js", kWebTypes));
+      if (const http::FileType* type = http::file_type_of(parts[1], kWebTypes))
+        return http::file_response(request, ctx.web_root + "/assets", parts[1], *type);
+    }
+    return std::nullopt;
+  }
+
+  // POST /v1/auth/guest: a buyer token for a fresh guest name, where the
+  // server allows guests (the demo does; off by default).
+  Response guest_token() {
+    if (!ctx.allow_guests) return error_response(403, "forbidden", "this server does not allow guests");
+    Claims claims;
+    claims.sub = "guest-" + random_hex(6);
+    claims.role = Role::kBuyer;
+    claims.exp = ctx.clock->now_us() / 1'000'000 + kGuestTokenSeconds;
+    return json_response(201, json::object{{"token", sign_token(claims, ctx.secret)},
+                                           {"sub", claims.sub},
+                                           {"role", "buyer"},
+                                           {"expires", claims.exp}});
+  }
+
+  // POST /v1/shows/{id}/test-source: the demo's synthetic stream, published
+  // with the show's key (where the server offers it).
+  Response start_test_source(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    if (!ctx.allow_test_source || !ctx.streaming)
+      return error_response(403, "forbidden", "this server does not offer a test source");
+    uint64_t show_id = 0;
+    if (!parse_show_id(id_text, show_id)) return error_response(404, "not_found", "no such show");
+    auto show = ctx.shows->get(show_id);
+    if (!show) return error_response(show.error());
+    if (!*show) return error_response(404, "not_found", "no such show");
+    if ((*show)->seller != claims->sub) return error_response(403, "forbidden", "only the show's seller can stream");
+    if (Status started = ctx.streaming->start_test_source(**show); !started) return error_response(started.error());
+    return json_response(202, json::object{{"status", "starting"}});
   }
 
   // POST /v1/orders: validate, then hand to the intake; answer when durable.

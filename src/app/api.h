@@ -43,6 +43,9 @@ struct ApiContext {
   std::string secret;
   Streaming* streaming = nullptr;  // null: no stream keys, ingest or playback URLs
   std::string ingest_secret;       // nginx-rtmp's callbacks carry it as ?secret=
+  std::string web_root;            // the web pages (web/); empty: no pages
+  bool allow_guests = false;       // POST /v1/auth/guest hands out buyer tokens
+  bool allow_test_source = false;  // POST /v1/shows/{id}/test-source starts the synthetic stream
 };
 
 class Api {

@@ -112,6 +112,13 @@ Result<DemoSeed> seed_demo(const std::string& host, uint16_t port, const std::st
   return seed;
 }
 
+Status start_demo_stream(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed) {
+  auto started = call_json(host, port, http::Method::kPost, "/v1/shows/" + seed.show_id + "/test-source",
+                           token_for("ava", Role::kSeller, secret), "", 202);
+  if (!started) return started.error();
+  return {};
+}
+
 Status pin_when_live(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed,
                      int timeout_ms) {
   const int64_t deadline = SystemClock::instance().now_ms() + timeout_ms;
@@ -135,6 +142,9 @@ void print_demo(const std::string& host, uint16_t port, const std::string& secre
   const std::string base = "http://" + host + ":" + std::to_string(port);
   const std::string buyer = token_for("demo-buyer", Role::kBuyer, secret);
   std::printf("\nhawker demo is running on %s\n\n", base.c_str());
+  std::printf("  watch and buy    %s/shows/%s\n", base.c_str(), seed.show_id.c_str());
+  std::printf("  seller console   %s/seller#token=%s\n", base.c_str(), token_for("ava", Role::kSeller, secret).c_str());
+  std::printf("  all shows        %s/\n\n", base.c_str());
   std::printf("  catalog          %s/v1/products\n", base.c_str());
   std::printf("  shows            %s/v1/shows\n", base.c_str());
   std::printf("  live show        %s/v1/shows/%s\n", base.c_str(), seed.show_id.c_str());

@@ -24,6 +24,9 @@ Result<DemoSeed> seed_demo(const std::string& host, uint16_t port, const std::st
 // Prints the URLs and tokens to try.
 void print_demo(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed);
 
+// Asks the server to publish its synthetic test source to the demo show.
+Status start_demo_stream(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed);
+
 // Once the show is live (waits up to timeout_ms), pins the demo product, so
 // the stream carries a product moment.
 Status pin_when_live(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed,

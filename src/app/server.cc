@@ -237,6 +237,9 @@ class EmbeddedServer final : public Server {
     ingest_secret_ = *ingest_secret;
     context.streaming = streaming_.get();
     context.ingest_secret = ingest_secret_;
+    context.web_root = options.web_root;
+    context.allow_guests = options.allow_guests;
+    context.allow_test_source = options.allow_test_source;
     return {};
   }
 

@@ -40,6 +40,10 @@ struct ServeOptions {
   std::string rtmp_public_url;  // what sellers are told; default rtmp://<rtmp_listen>/live
   std::string hls_public_url;   // base of playback URLs; default the edge, else the origin
   std::string ffmpeg = "ffmpeg";
+
+  std::string web_root = HAWKER_WEB_ROOT;  // the web pages; "" = none
+  bool allow_guests = false;               // POST /v1/auth/guest (the demo allows it)
+  bool allow_test_source = false;          // sellers may start the synthetic stream (the demo)
 };
 
 class Server {

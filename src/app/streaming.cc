@@ -9,6 +9,9 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "stream/test_source.h"
+
+#include <signal.h>
 
 namespace hawker::app {
 namespace json = boost::json;
@@ -98,7 +101,7 @@ Result<store::ShowRecord> Streaming::publish(const std::string& stream_key) {
     // (after a rotation) replaces the old one, which on_update then cuts off.
     std::erase_if(live_keys_, [&](const auto& entry) { return entry.second == (*show)->id; });
     live_keys_[stream_key] = (*show)->id;
-    actions_.push_back(Action{true, (*show)->id, stream_key});
+    actions_.push_back(Action{ActionKind::kStartLadder, (*show)->id, stream_key});
   }
   wake_.notify_all();
   publishes_.add();
@@ -114,7 +117,7 @@ void Streaming::publish_done(const std::string& stream_key) {
     if (live == live_keys_.end()) return;  // a refused or replaced publisher
     show_id = live->second;
     live_keys_.erase(live);
-    actions_.push_back(Action{false, show_id, {}});
+    actions_.push_back(Action{ActionKind::kStopLadder, show_id, {}});
   }
   wake_.notify_all();
   if (Status ended = shows_.set_status(show_id, store::ShowStatus::kEnded); !ended)
@@ -132,18 +135,23 @@ void Streaming::control_loop() {
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !actions_.empty(); });
-    if (stopping_) return;
+    if (stopping_) break;
     Action action = std::move(actions_.front());
     actions_.pop_front();
     lock.unlock();
     run(action);
     lock.lock();
   }
+  lock.unlock();
+  // Sources were spawned by this thread (PR_SET_PDEATHSIG): stop them here.
+  for (auto& [show_id, source] : test_sources_) source->terminate(SIGINT, 3000);
+  test_sources_.clear();
 }
 
 // Starts or stops one show's ladder. Runs on the control thread only, which
 // alone adds to and removes from ladders_ (readers take the mutex).
 void Streaming::run(const Action& action) {
+  if (action.kind == ActionKind::kStartTestSource) return run_test_source(action);
   std::unique_ptr<stream::Transcoder> old;
   {
     std::lock_guard lock(mutex_);
@@ -154,7 +162,7 @@ void Streaming::run(const Action& action) {
     }
   }
   if (old) old->stop();
-  if (!action.start || options_.rtmp_pull_base.empty()) return;
+  if (action.kind != ActionKind::kStartLadder || options_.rtmp_pull_base.empty()) return;
   stream::TranscoderOptions transcoder;
   transcoder.ffmpeg = options_.ffmpeg;
   // rw_timeout: an ffmpeg whose input stalls gives up and is restarted.
@@ -170,6 +178,38 @@ void Streaming::run(const Action& action) {
   }
   std::lock_guard lock(mutex_);
   ladders_[action.show_id] = std::move(ladder);
+}
+
+Status Streaming::start_test_source(const store::ShowRecord& show) {
+  if (options_.rtmp_pull_base.empty())
+    return make_error(ErrorCode::kUnavailable, "this server has no RTMP ingest for a test source");
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return make_error(ErrorCode::kUnavailable, "stopping");
+    actions_.push_back(Action{ActionKind::kStartTestSource, show.id, show.stream_key});
+  }
+  wake_.notify_all();
+  return {};
+}
+
+void Streaming::run_test_source(const Action& action) {
+  auto running = test_sources_.find(action.show_id);
+  if (running != test_sources_.end() && running->second->running()) return;
+  stream::ProcessSpec spec;
+  spec.argv = stream::test_source_arguments(options_.rtmp_pull_base + "/" + action.stream_key, {});
+  spec.argv[0] = options_.ffmpeg;
+  std::error_code ec;
+  std::filesystem::create_directories(show_folder(action.show_id), ec);
+  spec.log_path = show_folder(action.show_id) + "/test-source.log";
+  auto source = stream::ChildProcess::spawn(spec);
+  if (!source) {
+    log_error("stream.test_source_failed",
+              {{"show_id", format_show_id(action.show_id)}, {"error", source.error().message}});
+    return;
+  }
+  log_info("stream.test_source_started",
+           {{"show_id", format_show_id(action.show_id)}, {"pid", static_cast<int64_t>((*source)->pid())}});
+  test_sources_[action.show_id] = std::move(*source);
 }
 
 std::string Streaming::add_moment(uint64_t show_id, const std::string& product_id, const std::string& title) {

@@ -39,6 +39,7 @@
 #include "store/show_store.h"
 #include "stream/ladder.h"
 #include "stream/playlist.h"
+#include "stream/process.h"
 #include "stream/transcoder.h"
 
 namespace hawker::app {
@@ -83,6 +84,11 @@ class Streaming {
   // The show's moments, oldest first (loaded from disk for a replay).
   std::vector<stream::Moment> moments(uint64_t show_id);
 
+  // Starts the synthetic test source (stream/test_source.h) publishing to
+  // the show's ingest with its key, unless one already runs for the show.
+  // kUnavailable when the server has no RTMP ingest.
+  Status start_test_source(const store::ShowRecord& show);
+
   // URLs for the show JSON. The key is in the ingest URL only for its seller.
   std::string ingest_url(const store::ShowRecord& show, bool with_key) const;
   std::string playback_url(uint64_t show_id) const;
@@ -95,13 +101,15 @@ class Streaming {
   std::optional<pid_t> ladder_pid(uint64_t show_id) const;
 
  private:
+  enum class ActionKind { kStartLadder, kStopLadder, kStartTestSource };
   struct Action {
-    bool start = false;
+    ActionKind kind = ActionKind::kStopLadder;
     uint64_t show_id = 0;
     std::string stream_key;
   };
   void control_loop();
   void run(const Action& action);
+  void run_test_source(const Action& action);
   std::vector<stream::Moment>& moments_locked(uint64_t show_id);
   Status save_moments_locked(uint64_t show_id);
 
@@ -119,6 +127,7 @@ class Streaming {
   std::map<std::string, uint64_t> live_keys_;  // stream name being published -> show
   std::map<uint64_t, std::unique_ptr<stream::Transcoder>> ladders_;  // owned by the control thread
   std::map<uint64_t, std::vector<stream::Moment>> moments_;
+  std::map<uint64_t, stream::ChildProcessPtr> test_sources_;  // the control thread's only
   std::thread control_;
 };
 

@@ -105,7 +105,10 @@ bool parse_reply(const std::string& raw, HttpReply& reply) {
   }
   reply.body = raw.substr(header_end + 4);
   std::string length = reply.header("content-length");
-  if (!length.empty() && reply.body.size() != std::strtoull(length.c_str(), nullptr, 10)) return false;
+  // 304 and 204 carry no body whatever Content-Length says (RFC 9110 8.6).
+  const bool bodiless = status == 304 || status == 204;
+  if (bodiless && !reply.body.empty()) return false;
+  if (!bodiless && !length.empty() && reply.body.size() != std::strtoull(length.c_str(), nullptr, 10)) return false;
   reply.status = status;
   return true;
 }
