@@ -5,31 +5,54 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --test || exit 1
 
 passed=0
 failed=0
+# Adds one runner's counts to the totals; a runner that printed no summary
+# counts as one failure.
+tally() {  # what, passed (empty: no summary), failed
+  if [ -z "$2" ]; then
+    echo "test: $1 printed no summary" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+}
+
 run_ctest() {  # flavour, extra ctest args...
   local flavour="$1"
   shift
   local log="build/$flavour/ctest.log"
   (cd "build/$flavour" && ctest --output-on-failure --timeout 900 "$@") 2>&1 | tee "$log"
-  local line
+  local line total="" fail=""
   line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
-  if [ -z "$line" ]; then
-    echo "test: ctest for $flavour printed no summary" >&2
-    failed=$((failed + 1))
-    return
+  if [ -n "$line" ]; then
+    total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+    fail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
   fi
-  local total fail
-  total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
-  fail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
-  passed=$((passed + total - fail))
-  failed=$((failed + fail))
+  tally "ctest ($flavour)" "${total:+$((total - fail))}" "$fail"
+}
+
+# The browser tests print "N passed, N failed" as their last line.
+run_web() {
+  local log="build/release/web-tests.log"
+  HAWKER_BINARY="$PWD/build/release/hawker" HAWKER_SCREENSHOTS="$PWD/build/release/screenshots" \
+    node web/tests/run.mjs 2>&1 | tee "$log"
+  local line
+  line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+  tally "the web tests" "$(echo "$line" | cut -s -d' ' -f1)" "$(echo "$line" | cut -s -d' ' -f3)"
 }
 
 echo "== release build"
-if bash scripts/build.sh release; then run_ctest release -j2; else failed=$((failed + 1)); fi
+if bash scripts/build.sh release; then
+  run_ctest release -j2
+  echo "== web pages in Chromium (release build)"
+  run_web
+else
+  failed=$((failed + 1))
+fi
 echo "== ASan+UBSan build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
