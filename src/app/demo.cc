@@ -1,4 +1,5 @@
 #include "app/demo.h"
+#include "app/server.h"
 
 #include <chrono>
 #include <cstdio>
@@ -119,14 +120,34 @@ Status start_demo_stream(const std::string& host, uint16_t port, const std::stri
   return {};
 }
 
+// The playback URL's host, port and target ("http://HOST:PORT/TARGET").
+static bool split_http_url(const std::string& url, std::string& host, uint16_t& port, std::string& target) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.compare(0, kScheme.size(), kScheme) != 0) return false;
+  size_t slash = url.find('/', kScheme.size());
+  if (slash == std::string::npos) return false;
+  target = url.substr(slash);
+  return split_host_port(url.substr(kScheme.size(), slash - kScheme.size()), host, port);
+}
+
 Status pin_when_live(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed,
                      int timeout_ms) {
+  // A moment aligns with a segment: wait until the show is live and its
+  // first media playlist is served.
+  std::string video_host, video_target;
+  uint16_t video_port = 0;
+  const bool has_video = split_http_url(seed.playback_url, video_host, video_port, video_target);
   const int64_t deadline = SystemClock::instance().now_ms() + timeout_ms;
   while (SystemClock::instance().now_ms() < deadline) {
     auto show = call_json(host, port, http::Method::kGet, "/v1/shows/" + seed.show_id, "", "", 200);
-    if (show && text_at(*show, {"status"}) == "live") {
-      // A moment needs the ladder's first segment to align with.
-      std::this_thread::sleep_for(std::chrono::seconds(3));
+    bool ready = show && text_at(*show, {"status"}) == "live";
+    if (ready && has_video) {
+      http::Request playlist;
+      playlist.target = video_target.substr(0, video_target.rfind('/') + 1) + "720p.m3u8";
+      auto fetched = http::call(video_host, video_port, playlist, 2000);
+      ready = fetched && fetched->status == 200 && fetched->body.find("#EXTINF") != std::string::npos;
+    }
+    if (ready) {
       auto pinned = call_json(host, port, http::Method::kPost, "/v1/shows/" + seed.show_id + "/showcase",
                               token_for("ava", Role::kSeller, secret),
                               boost::json::serialize(boost::json::object{{"product_id", seed.pin_product}}), 200);
@@ -135,7 +156,7 @@ Status pin_when_live(const std::string& host, uint16_t port, const std::string& 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  return make_error(ErrorCode::kTimeout, "the demo show did not go live");
+  return make_error(ErrorCode::kTimeout, "the demo show's video did not start");
 }
 
 void print_demo(const std::string& host, uint16_t port, const std::string& secret, const DemoSeed& seed) {

@@ -231,6 +231,10 @@ class EmbeddedServer final : public Server {
     if (playback.empty() && hls_http_)
       playback = "http://" + loopback_if_any(hls_options_address(options)) + ":" + std::to_string(hls_http_->port());
     streaming_->set_hls_public_base(playback);
+    // New viewers' hello shows the show as it is now (live, ended).
+    streaming_->set_status_listener([this](const store::ShowRecord& show) {
+      (void)hub_->open_show(show.id, show.seller, channel_show(show));
+    });
     if (Status started = streaming_->start(); !started) return started;
     auto ingest_secret = load_or_create_secret(options.data_dir + "/ingest.secret", true);
     if (!ingest_secret) return ingest_secret.error();
@@ -281,17 +285,21 @@ class EmbeddedServer final : public Server {
     return {};
   }
 
+  // The show as a live channel's hello carries it.
+  static boost::json::object channel_show(const store::ShowRecord& show) {
+    return boost::json::object{{"id", format_show_id(show.id)},
+                               {"seller", show.seller},
+                               {"title", show.title},
+                               {"status", store::show_status_name(show.status)}};
+  }
+
   // Every show gets its live channel at start, with its pin.
   Status open_shows() {
     for (size_t offset = 0;; offset += 100) {
       auto page = shows_->list(offset, 100);
       if (!page) return page.error();
       for (const auto& show : *page) {
-        boost::json::object body{{"id", format_show_id(show.id)},
-                                 {"seller", show.seller},
-                                 {"title", show.title},
-                                 {"status", store::show_status_name(show.status)}};
-        if (Status opened = hub_->open_show(show.id, show.seller, body); !opened) return opened;
+        if (Status opened = hub_->open_show(show.id, show.seller, channel_show(show)); !opened) return opened;
         if (show.showcase_product_id == 0) continue;
         auto product = write_store_->get_product(show.showcase_product_id);
         if (!product || !*product) continue;

@@ -106,6 +106,7 @@ Result<store::ShowRecord> Streaming::publish(const std::string& stream_key) {
   wake_.notify_all();
   publishes_.add();
   log_info("stream.published", {{"show_id", format_show_id((*show)->id)}});
+  if (status_listener_) status_listener_(**show);
   return std::move(**show);
 }
 
@@ -123,6 +124,9 @@ void Streaming::publish_done(const std::string& stream_key) {
   if (Status ended = shows_.set_status(show_id, store::ShowStatus::kEnded); !ended)
     log_warn("stream.end_failed", {{"show_id", format_show_id(show_id)}, {"error", ended.error().message}});
   log_info("stream.publish_done", {{"show_id", format_show_id(show_id)}});
+  if (status_listener_) {
+    if (auto show = shows_.get(show_id); show && *show) status_listener_(**show);
+  }
 }
 
 bool Streaming::still_publishing(const std::string& stream_key) {

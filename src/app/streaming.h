@@ -63,6 +63,11 @@ class Streaming {
   // known once the origin or edge listens. Call before start().
   void set_hls_public_base(std::string base) { hls_public_base_ = std::move(base); }
 
+  // Called (from the thread of the nginx callback) after a show went live or
+  // ended, so its live channel can tell new viewers. Set before start().
+  using StatusListener = std::function<void(const store::ShowRecord& show)>;
+  void set_status_listener(StatusListener listener) { status_listener_ = std::move(listener); }
+
   // Marks shows left live by a previous run as ended (their publishers, if
   // any, are cut off by on_update and come back through on_publish), and
   // starts the control thread.
@@ -115,6 +120,7 @@ class Streaming {
 
   const StreamingOptions options_;
   std::string hls_public_base_;
+  StatusListener status_listener_;
   store::ShowStore& shows_;
   const Clock& clock_;
   Counter& publishes_;
