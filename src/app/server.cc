@@ -31,6 +31,11 @@
 
 namespace hawker::app {
 
+namespace {
+// The HLS origin's threads run ahead of the API's under contention.
+constexpr int kVideoNice = -5;
+}  // namespace
+
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -218,6 +223,7 @@ class EmbeddedServer final : public Server {
       if (!split_host_port(options.hls_listen, hls_options.address, hls_options.port))
         return make_error(ErrorCode::kInvalid, "--hls-listen must be HOST:PORT, got '" + options.hls_listen + "'");
       hls_options.threads = options.hls_threads;
+      hls_options.thread_nice = kVideoNice;
       origin_ = std::make_unique<stream::HlsOrigin>(
           options.data_dir + "/hls", [this](uint64_t show_id) { return streaming_->moments(show_id); }, &metrics_);
       hls_http_ = http::make_http_server(hls_options, [this](http::Request& request, http::Responder responder) {

@@ -19,6 +19,7 @@ namespace json = boost::json;
 namespace {
 constexpr size_t kMomentsPerShowMax = 10'000;  // a pin every few seconds for a whole day
 constexpr size_t kMomentsFileBytesMax = 4 << 20;
+constexpr int kLadderNice = -5;
 
 std::optional<std::string> read_small_file(const std::string& path, size_t bytes_max) {
   std::ifstream in(path, std::ios::binary);
@@ -170,7 +171,12 @@ void Streaming::run(const Action& action) {
   stream::TranscoderOptions transcoder;
   transcoder.ffmpeg = options_.ffmpeg;
   // rw_timeout: an ffmpeg whose input stalls gives up and is restarted.
+  // (A shorter probe would bring the program date times closer to the real
+  // edge, but ffmpeg connects before the publisher's first packets and a
+  // 1 s probe then finds no streams.)
   transcoder.input_arguments = {"-rw_timeout", "15000000", "-i", options_.rtmp_pull_base + "/" + action.stream_key};
+  // Video keeps flowing when buyers saturate the CPU (ProcessSpec::nice).
+  transcoder.nice = kLadderNice;
   transcoder.output_dir = show_folder(action.show_id);
   transcoder.ladder = options_.ladder;
   transcoder.log_path = show_folder(action.show_id) + "/ffmpeg.log";

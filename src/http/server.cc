@@ -1,6 +1,9 @@
 #include "core/thread_name.h"
 #include "http/server.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -342,6 +345,9 @@ class BeastServer final : public HttpServer {
     accept();
     for (int i = 0; i < std::max(1, shared_->options.threads); ++i) threads_.emplace_back([this] {
       set_thread_name("hawker-http");
+      // Linux: PRIO_PROCESS with a thread id sets that thread's nice value.
+      if (shared_->options.thread_nice != 0)
+        setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), shared_->options.thread_nice);
       io_.run();
     });
     return {};

@@ -23,6 +23,10 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: pick a free port
   int threads = 2;
+  // The network threads' nice value when not 0 (below 0 needs root or
+  // CAP_SYS_NICE; without, they keep the process's priority). The HLS origin
+  // uses it so a buyer spike on the API cannot starve video.
+  int thread_nice = 0;
   size_t body_bytes_max = 16 * 1024;
   size_t header_bytes_max = 8 * 1024;
   int read_timeout_ms = 10'000;   // for one request's header and body

@@ -161,7 +161,9 @@ Result<NginxProcessPtr> NginxProcess::start(const NginxOptions& options) {
   // Workers run as hawker's own user, so they can use the data folder hawker
   // made (it may be private); started as root, nginx would otherwise switch
   // them to `nobody`.
-  if (geteuid() == 0) conf += "user root root;\n";
+  // As root, the workers also get more CPU than hawker's API under a buyer
+  // spike (the edge and ingest must keep video flowing).
+  if (geteuid() == 0) conf += "user root root;\nworker_priority -5;\n";
   conf += "daemon off;\nmaster_process on;\nworker_processes 1;\npid " + work + "/nginx.pid;\nerror_log " + work +
           "/error.log warn;\nevents { worker_connections 16384; }\n";
   if (options.rtmp) {

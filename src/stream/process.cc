@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,7 @@ Result<ChildProcessPtr> ChildProcess::spawn(const ProcessSpec& spec) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);  // the parent died before prctl
     setpgid(0, 0);  // a terminal's Ctrl-C goes to hawker, which stops its children in order
+    if (spec.nice != 0) setpriority(PRIO_PROCESS, 0, spec.nice);  // best effort
     // Signals blocked by the parent's threads stay blocked across exec: clear them.
     sigset_t none;
     sigemptyset(&none);

@@ -25,6 +25,10 @@ namespace hawker::stream {
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in PATH
   std::string log_path;           // stdout and stderr, appended; empty: /dev/null
+  // The child's nice value when not 0. Below 0 (more CPU than the rest of
+  // hawker under contention) needs root or CAP_SYS_NICE; without them the
+  // child runs at the inherited priority.
+  int nice = 0;
 };
 
 class ChildProcess;

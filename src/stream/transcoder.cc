@@ -223,7 +223,7 @@ void Transcoder::supervise() {
     auto argv = ladder_arguments(options_.input_arguments, options_.output_dir, options_.ladder, resume);
     argv[0] = ffmpeg_path_;
     const auto started_at = Clock::now();
-    auto child = ChildProcess::spawn(ProcessSpec{std::move(argv), options_.log_path});
+    auto child = ChildProcess::spawn(ProcessSpec{std::move(argv), options_.log_path, options_.nice});
     std::string status;
     if (child) {
       const pid_t pid = (*child)->pid();

@@ -46,6 +46,7 @@ struct TranscoderOptions {
   std::string output_dir;
   LadderOptions ladder;
   std::string log_path;  // ffmpeg's stdout and stderr, appended; empty: /dev/null
+  int nice = 0;  // ffmpeg's nice value (ProcessSpec::nice)
   int restart_backoff_ms = 500;
   int restart_backoff_max_ms = 5000;
 };
