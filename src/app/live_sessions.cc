@@ -22,8 +22,8 @@ http::Frame error_frame(std::string_view code, std::string_view message) {
 // Common to viewer and seller sessions: the connection, error counting.
 class SessionBase : public http::WebSocketHandler, public live::Subscriber {
  public:
-  void deliver(live::Frame frame) override {
-    if (auto connection = connection_.load()) connection->send(std::move(frame));
+  void deliver(live::Frame frame, uint64_t replace_key) override {
+    if (auto connection = connection_.load()) connection->send(std::move(frame), replace_key);
   }
 
  protected:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,7 +38,10 @@ class SendQueue {
  public:
   explicit SendQueue(SendQueueLimits limits = {});
 
-  [[nodiscard]] PushResult push(Frame frame);
+  // A non-zero `replace_key` first drops a waiting (not in-flight) frame
+  // with the same key: a slow connection gets the latest value, not a
+  // backlog of stale ones, and frames keep their order.
+  [[nodiscard]] PushResult push(Frame frame, uint64_t replace_key = 0);
   // The frame being written. Precondition: writing().
   const Frame& front() const;
   // The write of front() completed: drop it. Returns true when another frame
@@ -58,7 +62,11 @@ class SendQueue {
   void grow();
 
   SendQueueLimits limits_;
+  // Drops the waiting frame at ring offset `offset` (1..size_-1) and closes the gap.
+  void erase_waiting(size_t offset);
+
   std::vector<Frame> ring_;
+  std::vector<uint64_t> keys_;  // replace_key of each ring slot
   size_t head_ = 0;  // index of front() in ring_
   size_t size_ = 0;
   size_t bytes_ = 0;

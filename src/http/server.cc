@@ -83,12 +83,12 @@ class WebSocketSession : public WebSocketConnection, public std::enable_shared_f
     });
   }
 
-  bool send(Frame frame) override {
+  bool send(Frame frame, uint64_t replace_key) override {
     bool start = false;
     {
       std::lock_guard lock(mutex_);
       if (closing_) return false;
-      switch (queue_.push(std::move(frame))) {
+      switch (queue_.push(std::move(frame), replace_key)) {
         case PushResult::kStartWrite: start = true; break;
         case PushResult::kQueued: break;
         case PushResult::kFull:

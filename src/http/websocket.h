@@ -31,8 +31,11 @@ class WebSocketConnection {
  public:
   virtual ~WebSocketConnection() = default;
   // Queues a text frame. False when the connection is closing or its queue is
-  // full (it is then closed with 1008). Never blocks.
-  virtual bool send(Frame frame) = 0;
+  // full (it is then closed with 1008). Never blocks. A non-zero
+  // `replace_key` marks a frame whose newer value makes an older one useless
+  // (a stock count): a queued frame with the same key that is not being
+  // written yet is dropped, and this one goes to the back of the queue.
+  virtual bool send(Frame frame, uint64_t replace_key = 0) = 0;
   virtual void close(uint16_t code, std::string_view reason) = 0;
 };
 

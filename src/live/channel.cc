@@ -12,6 +12,8 @@ namespace hawker::live {
 namespace json = boost::json;
 
 namespace {
+// Viewer counts replace each other like stock counts; product ids never reach it.
+constexpr uint64_t kViewersReplaceKey = UINT64_MAX;
 
 // Types whose state the channel keeps itself; publish() may not fake them.
 [[maybe_unused]] bool is_owned_type(std::string_view type) {
@@ -120,7 +122,7 @@ Frame ShowChannel::hello_locked() const {
 
 // --- Broadcasts -----------------------------------------------------------------
 
-uint64_t ShowChannel::broadcast_locked(std::string_view type, const json::object& body) {
+uint64_t ShowChannel::broadcast_locked(std::string_view type, const json::object& body, uint64_t replace_key) {
   Frame frame = make_frame(type, ++seq_, body);
   history_bytes_ += frame->size();
   history_.push_back(frame);
@@ -132,7 +134,7 @@ uint64_t ShowChannel::broadcast_locked(std::string_view type, const json::object
   }
   TargetsPtr targets = subscribers_.snapshot();
   viewer_count_.store(subscribers_.size(), std::memory_order_release);  // the snapshot forgets the destroyed
-  outbox_.push(std::move(frame), std::move(targets));
+  outbox_.push(std::move(frame), std::move(targets), replace_key);
   return seq_;
 }
 
@@ -186,7 +188,8 @@ std::optional<uint64_t> ShowChannel::apply_inventory(uint64_t product_id, const 
     body["state"] = market::stock_state_name(level.state);
     // The server's wall clock at broadcast, so clients can measure delivery latency.
     body["ts_us"] = SystemClock::instance().now_us();
-    seq = broadcast_locked("inventory", body);
+    // The latest count wins: a slow viewer skips counts it has not been sent yet.
+    seq = broadcast_locked("inventory", body, product_id);
   }
   drain();
   return seq;
@@ -201,7 +204,7 @@ std::optional<uint64_t> ShowChannel::publish_viewers() {
     viewers_published_ = count;
     json::object body;
     body["count"] = count;
-    seq = broadcast_locked("viewers", body);
+    seq = broadcast_locked("viewers", body, kViewersReplaceKey);
   }
   drain();
   return seq;

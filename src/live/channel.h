@@ -145,7 +145,8 @@ class ShowChannel {
 
  private:
   // All *_locked: mutex_ held.
-  uint64_t broadcast_locked(std::string_view type, const boost::json::object& body);
+  // `replace_key`: see Subscriber::deliver (stock and viewer counts only).
+  uint64_t broadcast_locked(std::string_view type, const boost::json::object& body, uint64_t replace_key = 0);
   Frame hello_locked() const;
   std::optional<std::vector<Frame>> replay_locked(uint64_t since_seq) const;
   // Queues the replay after since_seq, or a hello, for `subscriber` alone.

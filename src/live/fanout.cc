@@ -36,9 +36,9 @@ TargetsPtr SubscriberSet::snapshot() {
   return snapshot_;
 }
 
-void Outbox::push(Frame frame, TargetsPtr targets) {
+void Outbox::push(Frame frame, TargetsPtr targets, uint64_t replace_key) {
   assert(frame != nullptr && targets != nullptr);
-  queue_.push_back(Entry{std::move(frame), std::move(targets)});
+  queue_.push_back(Entry{std::move(frame), std::move(targets), replace_key});
 }
 
 void Outbox::drain(std::mutex& owner_mutex) {
@@ -53,7 +53,7 @@ void Outbox::drain(std::mutex& owner_mutex) {
       for (const auto& weak : *entry.targets) {
         // The strong reference lives only for this call and dies outside the
         // lock, so a session's destructor may unsubscribe.
-        if (SubscriberPtr subscriber = weak.lock()) subscriber->deliver(entry.frame);
+        if (SubscriberPtr subscriber = weak.lock()) subscriber->deliver(entry.frame, entry.replace_key);
       }
     }
     batch.clear();  // frames and snapshots released outside the lock

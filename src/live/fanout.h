@@ -55,7 +55,7 @@ class SubscriberSet {
 class Outbox {
  public:
   // Owner's mutex held.
-  void push(Frame frame, TargetsPtr targets);
+  void push(Frame frame, TargetsPtr targets, uint64_t replace_key = 0);
   size_t pending() const { return queue_.size(); }
 
   // Owner's mutex NOT held; `owner_mutex` is the one push() is called under.
@@ -65,6 +65,7 @@ class Outbox {
   struct Entry {
     Frame frame;
     TargetsPtr targets;
+    uint64_t replace_key = 0;
   };
   std::vector<Entry> queue_;
   std::vector<Entry> spare_;  // the drainer's batch buffer, reused

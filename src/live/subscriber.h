@@ -36,7 +36,9 @@ class Subscriber {
  public:
   virtual ~Subscriber() = default;
   // Queue `frame` for sending. Never blocks. See the contract above.
-  virtual void deliver(Frame frame) = 0;
+  // A non-zero `replace_key` lets the transport drop an older waiting frame
+  // with the same key (http::WebSocketConnection::send).
+  virtual void deliver(Frame frame, uint64_t replace_key = 0) = 0;
 };
 
 using SubscriberPtr = std::shared_ptr<Subscriber>;

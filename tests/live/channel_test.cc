@@ -453,9 +453,9 @@ TEST_F(ShowChannelTest, DirectFramesSkipTargetsThatAreNotSubscribed) {
 class EchoSubscriber : public RecordingSubscriber {
  public:
   explicit EchoSubscriber(ShowChannel& channel) : channel_(channel) {}
-  void deliver(Frame frame) override {
+  void deliver(Frame frame, uint64_t /*replace_key*/) override {
     const bool echo = type_of(frame) == "announcement";
-    RecordingSubscriber::deliver(std::move(frame));
+    RecordingSubscriber::deliver(std::move(frame), 0);
     if (echo && echoes_++ < 3) channel_.publish("echo", json::object{});
   }
 

@@ -9,7 +9,10 @@
 //  - frames are shared pointers: queueing one frame on many connections copies
 //    no bytes;
 //  - against a std::deque model over a seeded random push/pop schedule the
-//    ring keeps FIFO order and exact counts while it wraps and grows.
+//    ring keeps FIFO order and exact counts while it wraps and grows;
+//  - a frame with a replace key drops the waiting frame of the same key (never
+//    the one being written), goes to the back, and keeps the others' order and
+//    the byte count exact, also after the ring wrapped.
 #include "live/subscriber.h"
 
 #include <deque>
@@ -113,6 +116,52 @@ TEST(SendQueueTest, QueueingOneFrameOnManyConnectionsSharesItsBytes) {
   for (SendQueue& queue : queues) ASSERT_EQ(queue.push(frame), PushResult::kStartWrite);
   EXPECT_EQ(frame.use_count(), 1001);
   for (const SendQueue& queue : queues) EXPECT_EQ(queue.front().get(), frame.get());
+}
+
+TEST(SendQueueTest, AReplaceKeyDropsTheWaitingFrameOfThatKeyOnly) {
+  SendQueue queue;
+  Frame writing = frame_of("stock-1");
+  ASSERT_EQ(queue.push(writing, 7), PushResult::kStartWrite);
+  ASSERT_EQ(queue.push(frame_of("stock-2"), 7), PushResult::kQueued);
+  EXPECT_EQ(queue.size(), 2u) << "the frame being written is never replaced";
+  ASSERT_EQ(queue.push(frame_of("chat-a"), 0), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("other-1"), 9), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("stock-3"), 7), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("chat-b"), 0), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("chat-c"), 0), PushResult::kQueued);
+  // stock-2 gave way to stock-3, which went to the back.
+  std::vector<std::string> sent;
+  size_t bytes = 0;
+  EXPECT_EQ(queue.front(), writing);
+  do {
+    sent.push_back(*queue.front());
+    bytes += queue.front()->size();
+  } while (queue.pop());
+  EXPECT_EQ(sent, (std::vector<std::string>{"stock-1", "chat-a", "other-1", "stock-3", "chat-b", "chat-c"}));
+  EXPECT_EQ(queue.bytes(), 0u);
+  EXPECT_EQ(bytes, 7u * 3 + 6u * 3);
+}
+
+TEST(SendQueueTest, ReplacingKeepsALaggingConnectionToOneFramePerKey) {
+  SendQueueLimits limits;
+  limits.frames_max = 8;
+  SendQueue queue(limits);
+  ASSERT_EQ(queue.push(frame_of("w"), 0), PushResult::kStartWrite);
+  // Far more stock ticks than the queue holds: never full, one waits.
+  for (int i = 0; i < 1000; ++i) ASSERT_NE(queue.push(frame_of("s" + std::to_string(i)), 3), PushResult::kFull);
+  EXPECT_EQ(queue.size(), 2u);
+  ASSERT_TRUE(queue.pop());
+  EXPECT_EQ(*queue.front(), "s999") << "the latest value is the one delivered";
+  // Wrap the ring, then replace across the wrap point.
+  ASSERT_EQ(queue.push(frame_of("a"), 0), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("k1"), 5), PushResult::kQueued);
+  ASSERT_EQ(queue.push(frame_of("b"), 0), PushResult::kQueued);
+  ASSERT_FALSE(queue.pop() == false);
+  ASSERT_EQ(queue.push(frame_of("k2"), 5), PushResult::kQueued);
+  std::vector<std::string> sent;
+  do sent.push_back(*queue.front());
+  while (queue.pop());
+  EXPECT_EQ(sent, (std::vector<std::string>{"a", "b", "k2"}));
 }
 
 TEST(SendQueueTest, MatchesADequeModelOverRandomSchedules) {

@@ -43,7 +43,7 @@ class RecordingSubscriber : public Subscriber {
   // deliver out of order (concurrency tests).
   explicit RecordingSubscriber(bool yield_in_deliver = false) : yield_in_deliver_(yield_in_deliver) {}
 
-  void deliver(Frame frame) override {
+  void deliver(Frame frame, uint64_t /*replace_key*/) override {
     if (yield_in_deliver_) std::this_thread::yield();
     std::lock_guard lock(mutex_);
     frames_.push_back(std::move(frame));
@@ -87,7 +87,7 @@ class QueuedSubscriber : public Subscriber {
   // Called (outside the lock) when the connection closes, e.g. to unsubscribe.
   void on_close(std::function<void(QueuedSubscriber*)> callback) { on_close_ = std::move(callback); }
 
-  void deliver(Frame frame) override {
+  void deliver(Frame frame, uint64_t /*replace_key*/) override {
     bool closing = false;
     {
       std::lock_guard lock(mutex_);
