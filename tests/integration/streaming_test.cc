@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <regex>
 #include <set>
@@ -85,6 +86,23 @@ std::string run_and_read(const std::string& command) {
   while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, got);
   pclose(pipe);
   return out;
+}
+
+// The pid of the ffmpeg writing into `folder` (the show's ladder), from
+// /proc: argv[0] is ffmpeg and an argument names the folder; 0 when none.
+// (pgrep -f would also match the shell running it.)
+pid_t ladder_pid_of(const std::string& folder) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+    if (argv0.size() >= 6 && argv0.compare(argv0.size() - 6, 6, "ffmpeg") == 0 &&
+        cmdline.find(folder + "/") != std::string::npos)
+      return static_cast<pid_t>(std::stol(name));
+  }
+  return 0;
 }
 
 // A seller's test source: a small test pattern with a tone, in real time.
@@ -304,17 +322,16 @@ TEST_F(StreamingTest, LiveShowFromPublishToReplay) {
   EXPECT_EQ(again.header("content-type"), "video/mp2t");
 
   // Kill the ladder's ffmpeg mid-show: it is restarted and segments keep coming.
-  std::string pid_text = run_and_read("pgrep -f -- '" + folder + "/%v' | head -1");
-  ASSERT_FALSE(pid_text.empty()) << "the ladder's ffmpeg is running";
-  const pid_t ladder_pid = static_cast<pid_t>(std::stol(pid_text));
+  const pid_t ladder_pid = ladder_pid_of(folder);
+  ASSERT_NE(ladder_pid, 0) << "the ladder's ffmpeg is running";
   auto before_kill = stream::parse_media_playlist(fetch(edge_port_, "/hls/" + id + "/" + variants[0]).body);
   ASSERT_TRUE(before_kill.ok());
   const size_t segments_before = before_kill->segments.size();
   ASSERT_EQ(kill(ladder_pid, SIGKILL), 0);
   EXPECT_TRUE(eventually(
       [&] {
-        std::string now = run_and_read("pgrep -f -- '" + folder + "/%v' | head -1");
-        return !now.empty() && std::stol(now) != ladder_pid;
+        const pid_t now = ladder_pid_of(folder);
+        return now != 0 && now != ladder_pid;
       },
       20'000, 100))
       << "a new ffmpeg took over";
