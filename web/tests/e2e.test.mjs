@@ -147,17 +147,32 @@ describe('hawker web pages, end to end', { timeout: 15 * 60_000 }, () => {
       const buttons = [first, second].map((viewer) => viewer.page.locator('button#buy-now'));
       await Promise.all(buttons.map((button) => button.click({ trial: true })));
       await Promise.all(buttons.map((button) => button.click({ force: true })));
-      const decided = ['confirmed', 'rejected'];
+      // The loser either clicked in time and got rejected sold_out, or its
+      // click landed after the sale's stock frame had already disabled its
+      // button: then its card says sold out and no order was sent. Both are
+      // "sees sold out"; the winner must see confirmed.
       const outcomes = await Promise.all([first, second].map(async (viewer) => {
-        const status = await waitForAttribute(viewer.page, '#order-status', 'data-status', decided, kOrderDecidedMs);
+        const handle = await viewer.page.waitForFunction(() => {
+          const status = document.querySelector('#order-status')?.getAttribute('data-status');
+          if (status === 'confirmed' || status === 'rejected') return status;
+          const stock = document.querySelector('#product-stock')?.getAttribute('data-state');
+          const button = document.querySelector('button#buy-now');
+          if (status === 'idle' && stock === 'sold_out' && button?.disabled) return 'card_sold_out';
+          return null;
+        }, null, { timeout: kOrderDecidedMs, polling: 100 });
+        const status = await handle.jsonValue();
         const reason = await viewer.page.locator('#order-status').getAttribute('data-reason');
         return { label: viewer.label, status, reason };
       }));
       t.diagnostic(`outcomes: ${JSON.stringify(outcomes)}`);
       const confirmed = outcomes.filter((o) => o.status === 'confirmed');
-      const sold_out = outcomes.filter((o) => o.status === 'rejected' && o.reason === 'sold_out');
+      const sold_out = outcomes.filter((o) => (o.status === 'rejected' && o.reason === 'sold_out') ||
+                                              o.status === 'card_sold_out');
       assert.equal(confirmed.length, 1, `exactly one confirmed: ${JSON.stringify(outcomes)}`);
-      assert.equal(sold_out.length, 1, `exactly one rejected with data-reason=sold_out: ${JSON.stringify(outcomes)}`);
+      assert.equal(sold_out.length, 1, `exactly one sees sold out: ${JSON.stringify(outcomes)}`);
+      // The server sold exactly the one unit.
+      const after = await server.api('GET', `/v1/products/${product_id}`, {});
+      assert.equal(after.body.available, 0, `nothing left: ${JSON.stringify(after.body)}`);
       // Both cards learn that the product is gone.
       for (const viewer of [first, second]) {
         await waitForAttribute(viewer.page, '#product-stock', 'data-state', ['sold_out'], 15_000);
