@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address.h"
 #include "core/result.h"
 
 namespace hawker::app {
@@ -56,7 +57,6 @@ class Server {
 
 Result<std::unique_ptr<Server>> start_server(const ServeOptions& options);
 
-// Splits "host:port"; false when malformed.
-bool split_host_port(const std::string& text, std::string& host, uint16_t& port);
+using hawker::split_host_port;  // core/address.h
 
 }  // namespace hawker::app

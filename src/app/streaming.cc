@@ -293,16 +293,7 @@ Status Streaming::save_moments_locked(uint64_t show_id) {
   const std::string folder = show_folder(show_id);
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
-  const std::string path = folder + "/moments.json";
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << json::serialize(items);
-    if (!out.flush()) return make_error(ErrorCode::kIo, "cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot rename " + temporary + ": " + ec.message());
-  return {};
+  return stream::replace_file(folder + "/moments.json", json::serialize(items));
 }
 
 std::string Streaming::ingest_url(const store::ShowRecord& show, bool with_key) const {

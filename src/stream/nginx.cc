@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/address.h"
 #include "core/log.h"
 
 namespace hawker::stream {
@@ -58,16 +59,9 @@ Status check_values(const std::map<std::string, std::string>& values) {
   return {};
 }
 
+// A listen address nginx can use: HOST:PORT with a real port.
 bool split_listen(const std::string& listen, std::string& host, uint16_t& port) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = listen.substr(0, colon);
-  const std::string digits = listen.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long value = std::stoul(digits);
-  if (value == 0 || value > 65535) return false;
-  port = static_cast<uint16_t>(value);
-  return !host.empty();
+  return split_host_port(listen, host, port) && port != 0;
 }
 
 bool accepts_connections(const std::string& listen) {

@@ -73,10 +73,11 @@ Result<std::string> read_file(const fs::path& path) {
   return std::move(text).str();
 }
 
-// Replaces path's contents: a temporary file beside it, fsync, rename. A
-// reader sees the old playlist or the new one, never half of one.
-Status replace_file(const fs::path& path, std::string_view contents) {
-  const std::string temporary = path.string() + ".endlist.tmp";
+}  // namespace
+
+Status replace_file(const std::string& path, std::string_view contents) {
+  // Not "<name>.tmp": that is ffmpeg's own temporary name for the same file.
+  const std::string temporary = path + ".replace.tmp";
   auto failed = [&](const char* what) {
     const std::string message = temporary + ": " + what + ": " + std::strerror(errno);
     unlink(temporary.c_str());
@@ -103,6 +104,8 @@ Status replace_file(const fs::path& path, std::string_view contents) {
   return ok_status();
 }
 
+namespace {
+
 bool ends_with_endlist(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
   const size_t line_start = text.rfind('\n');
@@ -119,7 +122,7 @@ Status end_media_playlist(const fs::path& path) {
   if (!ended.empty() && ended.back() != '\n') ended += '\n';
   ended += kEndList;
   ended += '\n';
-  return replace_file(path, ended);
+  return replace_file(path.string(), ended);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -120,5 +121,9 @@ class Transcoder {
 // are not touched. An error names the first playlist that could not be ended;
 // the others are still done.
 Status end_media_playlists(const std::string& output_dir);
+
+// Replaces the file's contents: a temporary file beside it, fsync, rename. A
+// reader sees the old contents or the new, never half of them.
+Status replace_file(const std::string& path, std::string_view contents);
 
 }  // namespace hawker::stream
