@@ -52,6 +52,7 @@
 
 #include "core/clock.h"
 #include "core/jwt.h"
+#include "spike/scan.h"
 
 namespace {
 namespace asio = boost::asio;
@@ -108,29 +109,8 @@ double cpu_s() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// The value of the first `"key": "..."` in a flat JSON text frame (no
-// escapes: type names never have them).
-std::optional<std::string_view> string_field(std::string_view text, std::string_view quoted_key) {
-  size_t at = text.find(quoted_key);
-  if (at == std::string_view::npos) return std::nullopt;
-  at = text.find_first_not_of(" \t\r\n:", at + quoted_key.size());
-  if (at == std::string_view::npos || text[at] != '"') return std::nullopt;
-  const size_t end = text.find('"', at + 1);
-  if (end == std::string_view::npos) return std::nullopt;
-  return text.substr(at + 1, end - at - 1);
-}
-
-std::optional<int64_t> int_field(std::string_view text, std::string_view quoted_key) {
-  size_t at = text.find(quoted_key);
-  if (at == std::string_view::npos) return std::nullopt;
-  at = text.find_first_not_of(" \t\r\n:", at + quoted_key.size());
-  if (at == std::string_view::npos) return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data() + at, text.data() + text.size(), value);
-  if (ec != std::errc()) return std::nullopt;
-  (void)end;
-  return value;
-}
+using hawker::spike::int_field;
+using hawker::spike::string_field;
 
 class LatencyHistogram {
  public:

@@ -1,4 +1,4 @@
-// The hawker binary: serve, demo, token. Only wiring lives here.
+// The hawker binary: serve, demo, token, spike. Only wiring lives here.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -6,11 +6,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "app/demo.h"
 #include "app/server.h"
 #include "core/clock.h"
 #include "core/jwt.h"
 #include "core/log.h"
+#include "spike/report.h"
+#include "spike/runner.h"
 
 namespace {
 
@@ -124,6 +130,39 @@ int run_server(const ServeOptions& options, bool demo) {
   return 0;
 }
 
+bool write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out.flush());
+}
+
+// `hawker spike`: 0 when every invariant held, 1 when one failed, 2 when the
+// spike could not run.
+int run_spike(hawker::spike::Options options, const std::string& data_dir, const std::string& out_dir) {
+  if (options.secret_file.empty() && !data_dir.empty()) options.secret_file = data_dir + "/jwt.secret";
+  if (isatty(STDERR_FILENO)) options.progress = stderr;
+  else std::fprintf(stderr, "hawker spike: running against %s\n", options.url.c_str());
+  auto results = hawker::spike::run_spike(options);
+  if (!results) {
+    std::fprintf(stderr, "hawker spike: %s\n", results.error().message.c_str());
+    return 2;
+  }
+  std::fputs(hawker::spike::summary_table(*results).c_str(), stdout);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  const std::filesystem::path out(out_dir);
+  const bool written = !ec && write_file(out / "results.json", hawker::spike::results_json(*results)) &&
+                       write_file(out / "report.html", hawker::spike::report_html(*results)) &&
+                       write_file(out / "latency.svg", hawker::spike::latency_svg(*results)) &&
+                       write_file(out / "answers.svg", hawker::spike::answers_svg(*results)) &&
+                       write_file(out / "stock.svg", hawker::spike::stock_svg(*results));
+  if (!written) std::fprintf(stderr, "hawker spike: cannot write the report into %s\n", out_dir.c_str());
+  else std::printf("report: %s (results.json, report.html, latency.svg, answers.svg, stock.svg)\n", out_dir.c_str());
+  const bool pass = hawker::spike::all_pass(results->checks);
+  std::printf("%s\n", pass ? "spike PASSED" : "spike FAILED");
+  return pass && written ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,6 +204,43 @@ int main(int argc, char** argv) {
   token->add_option("--secret-file", secret_file, "secret file (instead of DATA/jwt.secret)")
       ->envname("HAWKER_SECRET_FILE");
 
+  hawker::spike::Options spike_options;
+  std::string spike_data, spike_out = "spike-report";
+  CLI::App* spike = app.add_subcommand("spike", "a flash crowd against a running hawker: buy, watch, check the outcome");
+  spike->add_option("--url", spike_options.url, "the server, HOST:PORT")->envname("HAWKER_URL");
+  spike->add_option("--data", spike_data, "the server's data folder (its jwt.secret mints the tokens)")
+      ->envname("HAWKER_DATA");
+  spike->add_option("--secret-file", spike_options.secret_file, "the server's JWT secret (instead of --data)")
+      ->envname("HAWKER_SECRET_FILE");
+  spike->add_option("--viewers", spike_options.viewers, "WebSocket viewers on the show (viewer i is buyer i)")
+      ->envname("HAWKER_VIEWERS");
+  spike->add_option("--buyers", spike_options.buyers, "distinct buyers")->envname("HAWKER_BUYERS");
+  spike->add_option("--clicks", spike_options.clicks_per_buyer, "clicks per buyer, one unit each")
+      ->envname("HAWKER_CLICKS");
+  spike->add_option("--stock", spike_options.stock, "units of the product it creates")->envname("HAWKER_STOCK");
+  spike->add_option("--limit", spike_options.max_per_buyer, "max_per_buyer of the product it creates (0: none)")
+      ->envname("HAWKER_LIMIT");
+  spike->add_option("--arrival", spike_options.arrival,
+                    "ramp:T (every click at a random moment within T, e.g. ramp:1s) or rate:R (R clicks/s)")
+      ->envname("HAWKER_ARRIVAL");
+  spike->add_option("--connections", spike_options.connections, "keep-alive HTTP connections for the clicks")
+      ->envname("HAWKER_CONNECTIONS");
+  spike->add_option("--duration", spike_options.duration_s,
+                    "bound on the run after the first click, seconds (0: the arrival window + 60)")
+      ->envname("HAWKER_DURATION");
+  spike->add_option("--seed", spike_options.seed, "seed of the arrival schedule")->envname("HAWKER_SEED");
+  spike->add_option("--product", spike_options.product_id, "use this product instead of creating one")
+      ->envname("HAWKER_PRODUCT");
+  spike->add_option("--show", spike_options.show_id, "use this show (the product is pinned on it)")
+      ->envname("HAWKER_SHOW");
+  spike->add_option("--seller", spike_options.seller, "the seller (of --product, or of the one created)")
+      ->envname("HAWKER_SELLER");
+  spike->add_option("--payment-token", spike_options.payment_token, "the buyers' payment token")
+      ->envname("HAWKER_PAYMENT_TOKEN");
+  spike->add_option("--poll-ms", spike_options.poll_ms, "how often an undecided order is polled")
+      ->envname("HAWKER_POLL_MS");
+  spike->add_option("--out", spike_out, "folder for results.json, report.html and the plots")->envname("HAWKER_OUT");
+
   CLI11_PARSE(app, argc, argv);
   hawker::LogLevel level;
   if (!hawker::parse_log_level(log_level, level)) {
@@ -174,6 +250,7 @@ int main(int argc, char** argv) {
   hawker::set_log_level(level);
 
   if (*serve) return run_server(serve_options, false);
+  if (*spike) return run_spike(spike_options, spike_data, spike_out);
   if (*demo) return run_server(demo_options, true);
   if (*token) {
     std::string path = secret_file.empty() ? data_dir + "/jwt.secret" : secret_file;

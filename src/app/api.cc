@@ -154,6 +154,8 @@ struct Api::Impl {
         if (parts.size() == 3 && method == Method::kGet) return reply(responder, get_product(request, parts[2]));
         if (parts.size() == 4 && parts[3] == "restock" && method == Method::kPost)
           return reply(responder, restock(request, parts[2]));
+        if (parts.size() == 4 && parts[3] == "inventory" && method == Method::kGet)
+          return reply(responder, product_inventory(request, parts[2]));
         if (parts.size() <= 4) return reply(responder, error_response(405, "method_not_allowed", "method not allowed"));
       }
     }
@@ -409,6 +411,27 @@ struct Api::Impl {
     log_info("product.created", {{"product_id", format_product_id(*id)}, {"seller", definition.seller},
                                  {"stock", inventory.initial}});
     return json_response(201, product_json(definition, inventory));
+  }
+
+  // The write side's counts, for the product's seller: what a sale's books
+  // (and `hawker spike`'s conservation check) need beyond `available`.
+  Response product_inventory(const Request& request, std::string_view id_text) {
+    auto claims = authenticate(request);
+    if (!claims) return error_response(claims.error());
+    uint64_t product_id = 0;
+    if (!parse_product_id(id_text, product_id)) return error_response(404, "not_found", "no such product");
+    auto product = ctx.write_store->get_product(product_id);
+    if (!product) return error_response(product.error());
+    if (!*product || (*product)->definition.seller != claims->sub)
+      return error_response(404, "not_found", "no such product");
+    const market::Inventory& i = (*product)->inventory;
+    return json_response(200, json::object{{"product_id", format_product_id(product_id)},
+                                           {"initial", i.initial},
+                                           {"restocked", i.restocked},
+                                           {"available", i.available},
+                                           {"reserved", i.reserved},
+                                           {"sold", i.sold},
+                                           {"version", i.version}});
   }
 
   Response restock(const Request& request, std::string_view id_text) {

@@ -645,5 +645,37 @@ TEST_F(ApiTest, MetricsIsPrometheusTextWithQueueDepth) {
   EXPECT_GT(samples, 5);
 }
 
+TEST_F(ApiTest, InventoryCountsAreTheSellersAndConserveStock) {
+  const std::string owner = mint(unique("seller"), "seller");
+  const std::string id = make_product(owner, 5);
+  ASSERT_FALSE(id.empty());
+  const std::string buyer = mint(unique("buyer"), "buyer");
+  const std::string confirmed = place(buyer, id, 2);
+  ASSERT_FALSE(confirmed.empty());
+  ASSERT_EQ(wait_final(confirmed, buyer).at("status"), "confirmed");
+  const std::string declined = place(buyer, id, 1, "tok_decline");
+  ASSERT_FALSE(declined.empty());
+  ASSERT_EQ(wait_final(declined, buyer).at("status"), "rejected");
+  ASSERT_EQ(server_->post("/v1/products/" + id + "/restock", R"({"quantity":3})", owner).status, 200);
+
+  const std::string target = "/v1/products/" + id + "/inventory";
+  HttpReply reply = server_->get(target, owner);
+  ASSERT_EQ(reply.status, 200) << reply.describe();
+  json::value counts = reply.json();
+  EXPECT_EQ(counts.at("product_id"), id.c_str());
+  EXPECT_EQ(counts.at("initial").to_number<int64_t>(), 5);
+  EXPECT_EQ(counts.at("restocked").to_number<int64_t>(), 3);
+  EXPECT_EQ(counts.at("sold").to_number<int64_t>(), 2);
+  EXPECT_EQ(counts.at("reserved").to_number<int64_t>(), 0);
+  EXPECT_EQ(counts.at("available").to_number<int64_t>(), 6);
+  EXPECT_GT(counts.at("version").to_number<int64_t>(), 0);
+
+  // Anyone but the seller: as if the product did not exist.
+  EXPECT_TRUE(is_error(server_->get(target, mint(unique("rival"), "seller")), 404, "not_found"));
+  EXPECT_TRUE(is_error(server_->get(target, buyer), 404, "not_found"));
+  EXPECT_TRUE(is_error(server_->get(target), 401, "unauthorized"));
+  EXPECT_TRUE(is_error(server_->get("/v1/products/prd_987654321/inventory", owner), 404, "not_found"));
+}
+
 }  // namespace
 }  // namespace hawker::testing

@@ -465,36 +465,69 @@ std::string HawkerProcess::secret() const {
   return text;
 }
 
-std::string HawkerProcess::token(const std::string& sub, const std::string& role) const {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return {};
+CommandOutput run_hawker(const std::vector<std::string>& arguments, int timeout_ms) {
+  CommandOutput result;
+  int out_fds[2], err_fds[2];
+  if (::pipe2(out_fds, O_CLOEXEC) != 0) return result;
+  if (::pipe2(err_fds, O_CLOEXEC) != 0) {
+    ::close(out_fds[0]);
+    ::close(out_fds[1]);
+    return result;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> args = {hawker_binary(), "token", "--sub", sub, "--role", role, "--data", data_dir_};
+  posix_spawn_file_actions_adddup2(&actions, out_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_fds[1], 2);
+  std::vector<std::string> args = {hawker_binary()};
+  args.insert(args.end(), arguments.begin(), arguments.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  std::string out;
+  ::close(out_fds[1]);
+  ::close(err_fds[1]);
   if (spawned == 0) {
-    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kTokenTimeoutMs);
-    char buffer[1024];
-    while (wait_fd(pipe_fds[0], POLLIN, deadline)) {
-      ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
-      if (n > 0) out.append(buffer, static_cast<size_t>(n));
-      else if (n == 0 || errno != EINTR) break;
+    // Both pipes are drained together so a chatty child never blocks on a full one.
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+    pollfd fds[2] = {{out_fds[0], POLLIN, 0}, {err_fds[0], POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open = 2;
+    while (open > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+      if (left <= 0) {
+        result.timed_out = true;
+        ::kill(pid, SIGKILL);
+        break;
+      }
+      if (::poll(fds, 2, static_cast<int>(left)) < 0 && errno != EINTR) break;
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buffer[4096];
+        const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+        if (n > 0) {
+          sinks[i]->append(buffer, static_cast<size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+          fds[i].fd = -1;
+          --open;
+        }
+      }
     }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out.clear();
+    if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   }
-  ::close(pipe_fds[0]);
+  ::close(out_fds[0]);
+  ::close(err_fds[0]);
+  return result;
+}
+
+std::string HawkerProcess::token(const std::string& sub, const std::string& role) const {
+  CommandOutput run = run_hawker({"token", "--sub", sub, "--role", role, "--data", data_dir_}, kTokenTimeoutMs);
+  if (run.exit_code != 0) return {};
+  std::string out = std::move(run.out);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }

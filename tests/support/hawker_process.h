@@ -119,6 +119,17 @@ class HawkerProcess {
   std::string error_;
 };
 
+// What a run of the hawker binary printed and how it ended.
+struct CommandOutput {
+  int exit_code = -1;  // -1: it did not exit normally (killed, or could not start)
+  bool timed_out = false;
+  std::string out, err;
+};
+
+// Runs `hawker ARGUMENTS...` (the binary beside the test binary, or
+// $HAWKER_BINARY) and waits for it, at most `timeout_ms` (then SIGKILL).
+CommandOutput run_hawker(const std::vector<std::string>& arguments, int timeout_ms);
+
 // Polls `condition` every `interval_ms` until it holds or `timeout_ms` passes
 // (steady clock). Returns whether it held: bounded waiting, never a sleep that
 // a test relies on.
