@@ -14,3 +14,5 @@ echo "== durable ingest vs nginx"
 bash bench/ingest.sh "$BUILD"
 echo "== 20,000 buyers, 256 connections, 100 units"
 bash bench/buyers.sh "$BUILD"
+echo "== hawker beside nginx, PostgreSQL and Redis (issue #6; run bench/compare.sh alone to record it)"
+bash bench/compare.sh "$BUILD" --no-append
