@@ -42,6 +42,7 @@ struct Results {
   int64_t finals_by_frame = 0, finals_by_poll = 0;  // how accepted orders' outcomes were learned
 
   Summary click_to_202, click_to_answer, click_to_final, stock_tick;
+  Summary click_to_final_accepted;  // click -> final of the 202s alone: how fast winners (and late losers) learn
   double window_s = 0;        // first due click to last final
   double offered_per_s = 0;   // clicks / arrival window
   double answered_per_s = 0;  // answers / (first due .. last answer)
@@ -50,7 +51,7 @@ struct Results {
   std::vector<StockPoint> stock;    // what one viewer saw (hello, then every inventory frame)
 };
 
-// Fills click_to_202, click_to_answer, click_to_final, window_s, offered and
+// Fills click_to_202, click_to_answer, click_to_final(_accepted), window_s, offered and
 // answered rates from `clicks` (stock_tick is filled by the runner).
 void summarize_clicks(Results& results, int64_t arrival_window_us);
 

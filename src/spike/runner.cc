@@ -45,7 +45,6 @@ constexpr auto kExchangeTimeout = std::chrono::seconds(30);  // each HTTP exchan
 constexpr int kTransportAttempts = 3;          // a click whose connection failed is resent (same key) this often
 constexpr int k429Retries = 5;                 // a click answered 429 is retried after Retry-After this often
 constexpr int64_t kRetryAfterCapUs = 2'000'000;
-constexpr int kPollConnections = 8;
 constexpr int64_t kWatchedFirstPollUs = 1'000'000;  // a watched buyer's order is polled only if no frame came
 constexpr int kViewerBatch = 100;               // viewers opened per ramp step
 constexpr auto kViewerStep = std::chrono::milliseconds(20);
@@ -352,7 +351,11 @@ void Run::start() {
   throttles_.assign(offsets_.size(), 0);
   for (int i = 0; i < options_.connections; ++i)
     idle_clicks_.push_back(std::make_shared<HttpConnection>(io_, endpoint_));
-  for (int i = 0; i < kPollConnections; ++i) idle_polls_.push_back(std::make_shared<HttpConnection>(io_, endpoint_));
+  // Pollers: a quarter as many as the click connections (8 to 256). Under a
+  // flood each poll waits its turn like a click, so too few pollers would
+  // measure the spike's own polling, not the server.
+  const int pollers = std::clamp(options_.connections / 4, 8, 256);
+  for (int i = 0; i < pollers; ++i) idle_polls_.push_back(std::make_shared<HttpConnection>(io_, endpoint_));
   t0_ = SteadyClock::now();  // until the clicks start: the viewers' ramp
   open_viewers();
 }

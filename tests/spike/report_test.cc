@@ -65,6 +65,8 @@ TEST(ReportTest, SummariesComeFromTheClickRecords) {
   EXPECT_DOUBLE_EQ(r.click_to_answer.p50, 2.0);
   EXPECT_EQ(r.click_to_final.count, 3u);  // the unresolved order has no final
   EXPECT_DOUBLE_EQ(r.click_to_final.max, 40.0);
+  EXPECT_EQ(r.click_to_final_accepted.count, 1u);
+  EXPECT_DOUBLE_EQ(r.click_to_final_accepted.p50, 40.0);
   EXPECT_DOUBLE_EQ(r.offered_per_s, 4.0);
   EXPECT_NEAR(r.window_s, 0.91, 1e-9);
 }
