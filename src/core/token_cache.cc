@@ -8,7 +8,7 @@ Result<Claims> TokenCache::verify(std::string_view token, int64_t now_seconds) {
   Shard& shard = shards_[fnv1a64(token) % kShards];
   {
     std::lock_guard lock(shard.mutex);
-    auto found = shard.entries.find(std::string(token));
+    auto found = shard.entries.find(token);
     if (found != shard.entries.end()) {
       if (found->second.exp > now_seconds) return found->second;
       shard.entries.erase(found);

@@ -25,9 +25,14 @@ class TokenCache {
  private:
   static constexpr size_t kShards = 16;
   static constexpr size_t kEntriesPerShardMax = 4096;
+  // Looked up by string_view: no allocation for a token seen before.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view token) const { return std::hash<std::string_view>{}(token); }
+  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, Claims> entries;
+    std::unordered_map<std::string, Claims, Hash, std::equal_to<>> entries;
   };
   const std::string secret_;
   std::array<Shard, kShards> shards_;

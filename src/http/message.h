@@ -20,7 +20,6 @@ struct Request {
   std::string target;  // path and query, as sent
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
-  std::string remote_address;
 
   std::string_view path() const;
   std::string_view query() const;

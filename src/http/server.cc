@@ -204,8 +204,12 @@ class Session : public std::enable_shared_from_this<Session> {
     void deliver(Response&& response) override {
       auto session = std::move(session_);
       if (!session) return;  // answered twice: keep the first
-      asio::post(session->stream_.get_executor(),
-                 [session, response = std::move(response)]() mutable { session->write_response(std::move(response)); });
+      // dispatch: an answer given while the handler runs (a 409 at the edge, a
+      // read) is written at once on this thread; one from another thread (the
+      // intake's group commit) is queued on the session's strand.
+      asio::dispatch(session->stream_.get_executor(), [session, response = std::move(response)]() mutable {
+        session->write_response(std::move(response));
+      });
     }
 
    private:
@@ -237,9 +241,6 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request = plain_request(message);
     request.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
-    beast::error_code endpoint_error;
-    auto remote = stream_.socket().remote_endpoint(endpoint_error);
-    if (!endpoint_error) request.remote_address = remote.address().to_string();
     try {
       shared_->handler(request, Responder(std::make_shared<Sink>(shared_from_this())));
     } catch (const std::exception& error) {
