@@ -2,7 +2,7 @@
 # Installs what hawker needs from Debian 12 packages, skipping what is present,
 # and the web pages' npm packages (hls.js; playwright-core for the tests).
 #   scripts/setup.sh          what the server and the demo need
-#   scripts/setup.sh --test   also what the tests need (Chromium)
+#   scripts/setup.sh --test   also what the tests need (Chromium, PostgreSQL, nats-server)
 # Idempotent; run as root (or with sudo available). Prints what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +11,13 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates procps
   libboost1.81-dev libboost-json1.81-dev librocksdb-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  libpq-dev libnats-dev
   wrk nginx-light python3
   ffmpeg libnginx-mod-rtmp fonts-dejavu-core
 )
-# The browser tests drive Debian's Chromium (through playwright-core).
-TEST_PACKAGES=(chromium)
+# The browser tests drive Debian's Chromium (through playwright-core); the
+# cluster adapters' contract tests start a real PostgreSQL and nats-server.
+TEST_PACKAGES=(chromium postgresql-15 nats-server)
 if [ "${1:-}" = "--test" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 # Node.js and npm come with the machine; Debian's are the fallback.
 if ! command -v npm > /dev/null; then PACKAGES+=(nodejs npm); fi
