@@ -34,15 +34,19 @@ Status validate_rendition(const Rendition& rendition) {
 
 std::string kbps(int value) { return std::to_string(value) + "k"; }
 
-// [0:v:0]split=N[s0][s1]...;[s0]scale=W:H,setsar=1[v0];...
+// [0:v:0]split=N[s0][s1]...;[s0]scale=W:H:...,pad=W:H:...,setsar=1[v0];...
+// Each picture is fitted inside its rendition keeping its aspect ratio and
+// centred on black (a phone's portrait stream is pillarboxed, never
+// stretched); even sizes, as 4:2:0 chroma needs.
 std::string filter_graph(const std::vector<Rendition>& renditions) {
   std::string graph = "[0:v:0]split=" + std::to_string(renditions.size());
   for (size_t i = 0; i < renditions.size(); ++i) graph += "[s" + std::to_string(i) + "]";
   for (size_t i = 0; i < renditions.size(); ++i) {
     const auto& rendition = renditions[i];
     const std::string index = std::to_string(i);
-    graph += ";[s" + index + "]scale=" + std::to_string(rendition.width) + ":" + std::to_string(rendition.height) +
-             ",setsar=1[v" + index + "]";
+    const std::string size = std::to_string(rendition.width) + ":" + std::to_string(rendition.height);
+    graph += ";[s" + index + "]scale=" + size + ":force_original_aspect_ratio=decrease:force_divisible_by=2,pad=" +
+             size + ":(ow-iw)/2:(oh-ih)/2:black,setsar=1[v" + index + "]";
   }
   return graph;
 }

@@ -71,14 +71,21 @@ TEST(Ladder, StartsWithFfmpegAndSplicesTheInputUnchanged) {
   EXPECT_NE(std::search(test_argv.begin(), test_argv.end(), lavfi.begin(), lavfi.end()), test_argv.end());
 }
 
-TEST(Ladder, ScalesEveryRenditionFromInputVideoWithSquarePixels) {
+TEST(Ladder, FitsEveryRenditionFromInputVideoWithSquarePixelsNeverStretching) {
   const auto argv = ladder_arguments(kRtmpInput, kOutputDir, LadderOptions{}, false);
   const std::string graph = value_after(argv, "-filter_complex");
   EXPECT_TRUE(graph.starts_with("[0:v:0]split=4[s0][s1][s2][s3];")) << graph;
-  EXPECT_TRUE(contains(graph, "[s0]scale=1280:720,setsar=1[v0]")) << graph;
-  EXPECT_TRUE(contains(graph, "[s1]scale=852:480,setsar=1[v1]")) << graph;
-  EXPECT_TRUE(contains(graph, "[s2]scale=640:360,setsar=1[v2]")) << graph;
-  EXPECT_TRUE(contains(graph, "[s3]scale=424:240,setsar=1[v3]")) << graph;
+  // Fitted inside W:H keeping the aspect ratio, centred on black: a portrait
+  // stream is pillarboxed, never stretched.
+  auto fitted = [](int i, const std::string& size) {
+    const std::string index = std::to_string(i);
+    return "[s" + index + "]scale=" + size + ":force_original_aspect_ratio=decrease:force_divisible_by=2,pad=" + size +
+           ":(ow-iw)/2:(oh-ih)/2:black,setsar=1[v" + index + "]";
+  };
+  EXPECT_TRUE(contains(graph, fitted(0, "1280:720"))) << graph;
+  EXPECT_TRUE(contains(graph, fitted(1, "852:480"))) << graph;
+  EXPECT_TRUE(contains(graph, fitted(2, "640:360"))) << graph;
+  EXPECT_TRUE(contains(graph, fitted(3, "424:240"))) << graph;
   for (int i = 0; i < 4; ++i) EXPECT_EQ(count(argv, "[v" + std::to_string(i) + "]"), 1) << i;
   EXPECT_EQ(count(argv, "0:a:0"), 4);  // one audio copy per rendition: var_stream_map pairs them
   EXPECT_EQ(value_after(argv, "-var_stream_map"),
@@ -151,7 +158,9 @@ TEST(Ladder, BuildsAnyNumberOfRenditionsWithinTheLimit) {
   LadderOptions options;
   options.renditions = {Rendition{"small", 320, 180, 300, 320}};
   const auto argv = ladder_arguments(kRtmpInput, kOutputDir, options, false);
-  EXPECT_EQ(value_after(argv, "-filter_complex"), "[0:v:0]split=1[s0];[s0]scale=320:180,setsar=1[v0]");
+  EXPECT_EQ(value_after(argv, "-filter_complex"),
+            "[0:v:0]split=1[s0];[s0]scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+            "pad=320:180:(ow-iw)/2:(oh-ih)/2:black,setsar=1[v0]");
   EXPECT_EQ(value_after(argv, "-var_stream_map"), "v:0,a:0,name:small");
   EXPECT_EQ(count(argv, "0:a:0"), 1);
 }

@@ -132,9 +132,9 @@ std::vector<std::string> master_resolutions(const std::string& text) {
 
 // A source like a seller's: 640x360 at 25 fps with a stereo tone, both in
 // input 0, paced in real time.
-std::vector<std::string> test_source() {
+std::vector<std::string> test_source(const std::string& size = "640x360") {
   return {"-re", "-f", "lavfi", "-i",
-          "testsrc2=size=640x360:rate=25[out0];sine=frequency=440:sample_rate=48000[out1]"};
+          "testsrc2=size=" + size + ":rate=25[out0];sine=frequency=440:sample_rate=48000[out1]"};
 }
 
 // Two small renditions: cheap enough for a 2-core machine.
@@ -304,6 +304,36 @@ TEST_F(TranscoderTest, RestartsAfterSigkillAndKeepsThePlaylistGrowing) {
   EXPECT_TRUE(numbered_in_order("90p", read_playlist_facts(output_dir_ / "90p.m3u8").segments));
   transcoder.stop();
   EXPECT_EQ(transcoder.restarts(), 1u);  // a stop is not a restart
+}
+
+TEST_F(TranscoderTest, PortraitStreamIsPillarboxedNotStretched) {
+  skip_without_ffmpeg();
+  TranscoderOptions portrait = options(small_ladder(1));
+  portrait.input_arguments = test_source("360x640");  // a phone held upright
+  Transcoder transcoder(portrait);
+  ASSERT_TRUE(transcoder.start().ok());
+  ASSERT_TRUE(wait_for_segments({"180p"}, 1, kFirstSegmentsTimeoutMs));
+  transcoder.stop();
+  // cropdetect finds the picture inside the black bars: a 9:16 picture fitted
+  // into 320x180 is about 101 pixels wide and the full 180 high.
+  auto ffmpeg = find_executable("ffmpeg");
+  ASSERT_TRUE(ffmpeg.ok()) << ffmpeg.error().message;
+  const fs::path detect_log = root_ / "cropdetect.txt";
+  auto detect = ChildProcess::spawn(ProcessSpec{{*ffmpeg, "-hide_banner", "-i", (output_dir_ / "180p_00000.ts").string(),
+                                                 "-vf", "cropdetect=limit=24:round=2:reset=0", "-frames:v", "20", "-f",
+                                                 "null", "-"},
+                                                detect_log.string()});
+  ASSERT_TRUE(detect.ok()) << detect.error().message;
+  ASSERT_TRUE((*detect)->wait_for(20'000));
+  const std::string log = read_text(detect_log);
+  const size_t at = log.rfind("crop=");
+  ASSERT_NE(at, std::string::npos) << log;
+  int width = 0, height = 0, x = 0, y = 0;
+  ASSERT_EQ(std::sscanf(log.c_str() + at, "crop=%d:%d:%d:%d", &width, &height, &x, &y), 4) << log.substr(at, 40);
+  EXPECT_GE(width, 92) << log.substr(at, 40);
+  EXPECT_LE(width, 112) << log.substr(at, 40);
+  EXPECT_GE(height, 172) << log.substr(at, 40);
+  EXPECT_NEAR(x, (320 - width) / 2, 6) << "centred: " << log.substr(at, 40);
 }
 
 TEST_F(TranscoderTest, StopEndsEveryPlaylistAndKeepsTheSegments) {
