@@ -42,20 +42,7 @@ namespace {
 Result<boost::json::value> call_json(const std::string& host, uint16_t port, http::Method method,
                                      const std::string& target, const std::string& token, const std::string& body,
                                      int expected_status) {
-  http::Request request;
-  request.method = method;
-  request.target = target;
-  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
-  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  request.body = body;
-  auto reply = http::call(host, port, request, 5000);
-  if (!reply) return reply.error();
-  if (reply->status != expected_status)
-    return make_error(ErrorCode::kInternal, target + " answered " + std::to_string(reply->status) + ": " + reply->body);
-  boost::system::error_code ec;
-  auto parsed = boost::json::parse(reply->body, ec);
-  if (ec) return make_error(ErrorCode::kInternal, target + " answered something that is not JSON");
-  return parsed;
+  return http::call_json(host, port, method, target, token, body, expected_status, 5000);
 }
 
 std::string text_at(const boost::json::value& value, std::initializer_list<const char*> path) {

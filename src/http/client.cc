@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
 
 namespace hawker::http {
 namespace {
@@ -78,6 +79,29 @@ Result<Response> call(const std::string& host, uint16_t port, const Request& req
   response.content_type = std::string(reply[bhttp::field::content_type]);
   response.body = std::move(reply.body());
   return response;
+}
+
+Result<boost::json::value> call_json(const std::string& host, uint16_t port, Method method, const std::string& target,
+                                     const std::string& token, const std::string& body, int expected_status,
+                                     int timeout_ms) {
+  Request request;
+  request.method = method;
+  request.target = target;
+  if (!token.empty()) request.headers.emplace_back("authorization", "Bearer " + token);
+  if (!body.empty()) request.headers.emplace_back("content-type", "application/json");
+  request.body = body;
+  auto reply = call(host, port, request, timeout_ms);
+  if (!reply)
+    return make_error(reply.error().code,
+                      "cannot reach " + host + ":" + std::to_string(port) + ": " + reply.error().message);
+  const std::string verb = method == Method::kGet ? "GET " : method == Method::kPost ? "POST " : "";
+  if (reply->status != expected_status)
+    return make_error(ErrorCode::kInvalid,
+                      verb + target + " answered " + std::to_string(reply->status) + ": " + reply->body);
+  boost::system::error_code ec;
+  boost::json::value parsed = boost::json::parse(reply->body, ec);
+  if (ec) return make_error(ErrorCode::kInvalid, verb + target + " answered something that is not JSON");
+  return parsed;
 }
 
 }  // namespace hawker::http

@@ -80,22 +80,8 @@ struct Api {
 
   Result<json::value> call(http::Method method, const std::string& target, const std::string& token,
                            const std::string& body, int expect) const {
-    http::Request request;
-    request.method = method;
-    request.target = target;
-    if (!token.empty()) request.headers.emplace_back("authorization", "Bearer " + token);
-    if (!body.empty()) request.headers.emplace_back("content-type", "application/json");
-    request.body = body;
-    auto response = http::call(host, port, request, kSetupTimeoutMs);
-    if (!response)
-      return make_error(response.error().code, "cannot reach " + host + ":" + std::to_string(port) + target + ": " +
-                                                   response.error().message);
-    if (response->status != expect)
-      return make_error(ErrorCode::kInvalid, (method == http::Method::kGet ? "GET " : "POST ") + target + " answered " +
-                                                 std::to_string(response->status) + ": " + response->body);
-    json::error_code ec;
-    json::value value = json::parse(response->body, ec);
-    if (ec || !value.is_object()) return make_error(ErrorCode::kInvalid, target + " did not answer a JSON object");
+    auto value = http::call_json(host, port, method, target, token, body, expect, kSetupTimeoutMs);
+    if (value && !value->is_object()) return make_error(ErrorCode::kInvalid, target + " did not answer a JSON object");
     return value;
   }
 };
@@ -243,6 +229,7 @@ class Run {
   void on_progress();
   void maybe_done();
   void read_books();
+  void read_books_once();
   void wait_viewers(int64_t target, int64_t since_us);
   void finish();
   bhttp::request<bhttp::string_body> request(bhttp::verb verb, const std::string& target, const std::string& token);
@@ -273,6 +260,7 @@ class Run {
   std::priority_queue<PollEntry, std::vector<PollEntry>, std::greater<>> polls_;
   int64_t answered_ = 0, finals_pending_ = 0, confirmed_ = 0, last_progress_answered_ = 0;
   int64_t stock_seen_ = -1;
+  int64_t books_since_us_ = 0;
 };
 
 class Viewer : public std::enable_shared_from_this<Viewer> {
@@ -647,38 +635,36 @@ void Run::maybe_done() {
 
 // After the last final: the books, once nothing is reserved any more (bounded).
 void Run::read_books() {
-  const int64_t since = now_us();
-  auto attempt = std::make_shared<std::function<void()>>();
-  *attempt = [this, since, attempt] {
-    if (idle_polls_.empty()) {
-      phase_timer_.expires_after(std::chrono::milliseconds(20));
-      return phase_timer_.async_wait([attempt](beast::error_code ec) {
-        if (!ec) (*attempt)();
-      });
-    }
-    auto connection = std::move(idle_polls_.back());
-    idle_polls_.pop_back();
-    connection->exchange(
-        request(bhttp::verb::get, "/v1/products/" + product_id + "/inventory", seller_token),
-        [this, since, attempt, connection](beast::error_code ec, bhttp::response<bhttp::string_body>& response) {
-          idle_polls_.push_back(connection);
-          if (!ec && response.result_int() == 200) {
-            json::error_code parse_error;
-            json::value counts = json::parse(response.body(), parse_error);
-            if (!parse_error && counts.is_object()) {
-              books = *books_from(counts);
-              books_read = true;
-            }
-          }
-          const bool settled = books_read && books.reserved == 0;
-          if (settled || now_us() - since > kBooksBoundUs) return wait_viewers(books.available, now_us());
-          phase_timer_.expires_after(std::chrono::milliseconds(100));
-          phase_timer_.async_wait([attempt](beast::error_code ec) {
-            if (!ec) (*attempt)();
-          });
-        });
+  books_since_us_ = now_us();
+  read_books_once();
+}
+
+void Run::read_books_once() {
+  auto retry = [this] {
+    phase_timer_.expires_after(std::chrono::milliseconds(idle_polls_.empty() ? 20 : 100));
+    phase_timer_.async_wait([this](beast::error_code ec) {
+      if (!ec) read_books_once();
+    });
   };
-  (*attempt)();
+  if (idle_polls_.empty()) return retry();
+  auto connection = std::move(idle_polls_.back());
+  idle_polls_.pop_back();
+  connection->exchange(
+      request(bhttp::verb::get, "/v1/products/" + product_id + "/inventory", seller_token),
+      [this, retry, connection](beast::error_code ec, bhttp::response<bhttp::string_body>& response) {
+        idle_polls_.push_back(connection);
+        if (!ec && response.result_int() == 200) {
+          json::error_code parse_error;
+          json::value counts = json::parse(response.body(), parse_error);
+          if (!parse_error && counts.is_object()) {
+            books = *books_from(counts);
+            books_read = true;
+          }
+        }
+        const bool settled = books_read && books.reserved == 0;
+        if (settled || now_us() - books_since_us_ > kBooksBoundUs) return wait_viewers(books.available, now_us());
+        retry();
+      });
 }
 
 // Until every open viewer has seen `target` available (bounded).
