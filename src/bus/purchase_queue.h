@@ -2,7 +2,8 @@
 // the gateway (which appends) and the checkout workers (which fetch and ack).
 //
 // Port (abstract). Adapters: RocksPurchaseQueue (embedded), MemoryPurchaseQueue
-// (tests and the simulator); JetStreamQueue comes with cluster mode. All pass
+// (tests and the simulator), JetStreamPurchaseQueue (cluster mode, NATS
+// JetStream: bus/jetstream_purchase_queue.h). All pass
 // tests/bus/purchase_queue_contract_test.cc.
 //
 // Contract:

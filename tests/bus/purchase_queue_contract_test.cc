@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -32,9 +33,14 @@
 #include <utility>
 #include <vector>
 
+#include "bus/jetstream_purchase_queue.h"
 #include "bus/purchase_queue.h"
+#include "core/ids.h"
+#include "support/nats_server.h"
 
 namespace hawker::bus {
+// gtest's namespace, not hawker::testing (support/nats_server.h).
+namespace testing = ::testing;
 namespace {
 
 using market::PurchaseRequest;
@@ -58,6 +64,24 @@ struct MemoryPurchaseQueueFactory {
   static constexpr bool kSurvivesReopen = false;
   static Result<PurchaseQueuePtr> open(const std::string&, QueueOptions options) {
     return make_memory_purchase_queue(options);
+  }
+};
+
+// NATS JetStream on the test binary's nats-server. The directory names the
+// queue: the same directory maps to the same stream, bucket and consumer on
+// every call, so a reopen finds what the test left on the server.
+struct JetStreamPurchaseQueueFactory {
+  static constexpr bool kSurvivesReopen = true;
+  static Result<PurchaseQueuePtr> open(const std::string& directory, QueueOptions options) {
+    std::string why;
+    hawker::testing::NatsServer* server = hawker::testing::NatsServer::shared(&why);
+    if (server == nullptr) return make_error(ErrorCode::kUnavailable, why);
+    JetStreamOptions jetstream;
+    jetstream.url = server->url();
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(directory)));
+    jetstream.name_prefix = std::string("contract_") + hash;
+    return open_jetstream_purchase_queue(jetstream, options);
   }
 };
 
@@ -174,7 +198,8 @@ class PurchaseQueueContractTest : public testing::Test {
   PurchaseQueuePtr queue_;
 };
 
-using PurchaseQueueFactories = testing::Types<RocksPurchaseQueueFactory, MemoryPurchaseQueueFactory>;
+using PurchaseQueueFactories =
+    testing::Types<RocksPurchaseQueueFactory, MemoryPurchaseQueueFactory, JetStreamPurchaseQueueFactory>;
 
 class FactoryNames {
  public:
@@ -182,6 +207,7 @@ class FactoryNames {
   static std::string GetName(int) {
     if constexpr (std::is_same_v<T, RocksPurchaseQueueFactory>) return "Rocks";
     if constexpr (std::is_same_v<T, MemoryPurchaseQueueFactory>) return "Memory";
+    if constexpr (std::is_same_v<T, JetStreamPurchaseQueueFactory>) return "JetStream";
     return "Unknown";
   }
 };

@@ -1,0 +1,241 @@
+#include "support/nats_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace hawker::testing {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr int kLaunchAttemptsMax = 4;  // fresh ports tried when one is taken
+constexpr std::chrono::milliseconds kReadyTimeout{20'000};
+constexpr std::chrono::milliseconds kStopTimeout{5'000};
+constexpr std::chrono::milliseconds kPollPause{20};
+constexpr int kProbeTimeoutMs = 1'000;
+
+std::string server_binary() {
+  if (const char* configured = std::getenv("HAWKER_NATS_SERVER"); configured && *configured) return configured;
+  return "/usr/sbin/nats-server";
+}
+
+// A loopback port nobody listens on right now (it may be taken before use;
+// start() retries with another).
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+    port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Connects to the port and reads the server's INFO line (bounded): proof that
+// a NATS server answers there, and whether it has JetStream on.
+std::string read_info_line(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return {};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  std::string line;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 || errno == EINPROGRESS) {
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+    char buffer[4096];
+    while (line.find('\n') == std::string::npos && line.size() < 65'536) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+      if (left <= 0) break;
+      pollfd entry{fd, POLLIN, 0};
+      if (::poll(&entry, 1, static_cast<int>(left)) <= 0) break;
+      ssize_t got = ::read(fd, buffer, sizeof buffer);
+      if (got <= 0) break;
+      line.append(buffer, static_cast<size_t>(got));
+    }
+  }
+  ::close(fd);
+  return line;
+}
+
+}  // namespace
+
+NatsServer::~NatsServer() {
+  stop();
+  if (!directory_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+}
+
+NatsServer* NatsServer::shared(std::string* why) {
+  // Started once, on first use, and stopped when the process exits.
+  static std::string failure;
+  static std::unique_ptr<NatsServer> server = [] {
+    auto started = std::make_unique<NatsServer>();
+    if (!started->start(failure)) started.reset();
+    return started;
+  }();
+  if (!server && why != nullptr) *why = failure;
+  return server.get();
+}
+
+bool NatsServer::start(std::string& why) {
+  if (directory_.empty()) {
+    std::string pattern = "/tmp/hawker_nats_XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      why = std::string("mkdtemp: ") + std::strerror(errno);
+      return false;
+    }
+    directory_ = pattern;
+    log_path_ = directory_ + "/server.log";
+  }
+  if (::access(server_binary().c_str(), X_OK) != 0) {
+    why = server_binary() + " is not an executable (install nats-server or set HAWKER_NATS_SERVER)";
+    return false;
+  }
+  std::string last;
+  for (int attempt = 0; attempt < kLaunchAttemptsMax; ++attempt) {
+    uint16_t port = free_loopback_port();
+    if (port == 0) continue;
+    if (launch(port, last)) return true;
+    stop();
+  }
+  why = "nats-server did not start: " + last + "\n---- " + log_path_ + " (tail) ----\n" + log_tail();
+  return false;
+}
+
+bool NatsServer::launch(uint16_t port, std::string& why) {
+  std::vector<std::string> args = {server_binary(), "-js", "-sd", directory_ + "/jetstream", "-a", "127.0.0.1",
+                                   "-p", std::to_string(port)};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    why = std::string("cannot open the log: ") + std::strerror(errno);
+    if (log_fd >= 0) ::close(log_fd);
+    if (null_fd >= 0) ::close(null_fd);
+    return false;
+  }
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here to exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid < 0) {
+    why = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  pid_ = pid;
+  port_ = port;
+  return wait_ready(why);
+}
+
+bool NatsServer::wait_ready(std::string& why) {
+  const auto deadline = SteadyClock::now() + kReadyTimeout;
+  const std::string listening = "127.0.0.1:" + std::to_string(port_);
+  while (true) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      why = "nats-server exited during start-up (status " + std::to_string(status) + ")";
+      return false;
+    }
+    // Ready when this child says so (not some other process that took the
+    // port meanwhile) and a client gets an INFO with JetStream on.
+    const std::string log = read_file(log_path_);
+    if (log.find("Server is ready") != std::string::npos && log.find(listening) != std::string::npos) {
+      const std::string info = read_info_line(port_);
+      if (info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos) return true;
+    }
+    if (SteadyClock::now() >= deadline) {
+      why = "not ready within " + std::to_string(kReadyTimeout.count()) + " ms on port " + std::to_string(port_);
+      return false;
+    }
+    std::this_thread::sleep_for(kPollPause);
+  }
+}
+
+void NatsServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = SteadyClock::now() + kStopTimeout;
+  while (SteadyClock::now() < deadline) {
+    int status = 0;
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_ || (done < 0 && errno == ECHILD)) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(kPollPause);
+  }
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);  // SIGKILL cannot be ignored: bounded
+  pid_ = -1;
+}
+
+std::string NatsServer::log_tail(size_t bytes_max) const {
+  std::string log = read_file(log_path_);
+  if (log.size() > bytes_max) log = "..." + log.substr(log.size() - bytes_max);
+  return log;
+}
+
+std::string unique_prefix(std::string_view hint) {
+  static std::atomic<uint64_t> next{1};
+  std::string prefix;
+  for (char c : hint)
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) prefix.push_back(c);
+  if (prefix.size() > 32) prefix.resize(32);
+  return "t" + std::to_string(::getpid()) + "_" + std::to_string(next.fetch_add(1)) + "_" + prefix;
+}
+
+}  // namespace hawker::testing
