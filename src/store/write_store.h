@@ -2,8 +2,9 @@
 // holdings, and the outbox of events, changed only by conditional commits.
 //
 // Port (abstract). Adapters: RocksWriteStore (embedded), MemoryWriteStore
-// (tests and the simulator); PostgresWriteStore comes with cluster mode. All
-// adapters pass tests/store/write_store_contract_test.cc.
+// (tests and the simulator), PostgresWriteStore (cluster mode,
+// store/postgres_write_store.h). All adapters pass
+// tests/store/write_store_contract_test.cc.
 //
 // Contract:
 // - commit() applies everything in a ProductCommit atomically, and only if the

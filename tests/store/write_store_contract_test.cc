@@ -69,6 +69,23 @@ struct MemoryWriteStoreFactory {
   static Result<WriteStorePtr> open(const std::string&) { return make_memory_write_store(); }
 };
 
+}  // namespace
+
+// The PostgreSQL database of `directory` on the test binary's server
+// (tests/support/postgres_server.h), created on first use, so a reopen finds
+// the same data. Defined in postgres_write_store_test.cc: the support header's
+// hawker::testing would hide ::testing in this file.
+Result<WriteStorePtr> open_postgres_write_store_for_directory(const std::string& directory);
+
+namespace {
+
+struct PostgresWriteStoreFactory {
+  static constexpr bool kSurvivesReopen = true;
+  static Result<WriteStorePtr> open(const std::string& directory) {
+    return open_postgres_write_store_for_directory(directory);
+  }
+};
+
 // ---- Builders --------------------------------------------------------------
 
 ProductDefinition make_definition(uint64_t product_id, int64_t stock, const std::string& seller = "ada") {
@@ -354,7 +371,7 @@ class WriteStoreContractTest : public testing::Test {
   WriteStorePtr store_;
 };
 
-using WriteStoreFactories = testing::Types<RocksWriteStoreFactory, MemoryWriteStoreFactory>;
+using WriteStoreFactories = testing::Types<RocksWriteStoreFactory, MemoryWriteStoreFactory, PostgresWriteStoreFactory>;
 
 class FactoryNames {
  public:
@@ -362,6 +379,7 @@ class FactoryNames {
   static std::string GetName(int) {
     if constexpr (std::is_same_v<T, RocksWriteStoreFactory>) return "Rocks";
     if constexpr (std::is_same_v<T, MemoryWriteStoreFactory>) return "Memory";
+    if constexpr (std::is_same_v<T, PostgresWriteStoreFactory>) return "Postgres";
     return "Unknown";
   }
 };
