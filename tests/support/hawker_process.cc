@@ -30,6 +30,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "support/child.h"
+
 extern char** environ;
 
 namespace hawker::testing {
@@ -51,24 +53,6 @@ std::string lower(std::string_view text) {
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
-}
-
-// A loopback port nobody listens on right now (it may be taken before use;
-// the launcher retries with another).
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
 }
 
 // Waits for `events` on fd until the deadline; false on timeout or error.
@@ -300,14 +284,8 @@ HawkerProcess::~HawkerProcess() {
 
 bool HawkerProcess::start() {
   if (folder_.empty()) {
-    std::string base = std::filesystem::temp_directory_path().string() + "/hawker-it-XXXXXX";
-    std::vector<char> path(base.begin(), base.end());
-    path.push_back('\0');
-    if (::mkdtemp(path.data()) == nullptr) {
-      error_ = std::string("mkdtemp: ") + std::strerror(errno);
-      return false;
-    }
-    folder_ = path.data();
+    folder_ = make_temp_folder("hawker-it", error_);
+    if (folder_.empty()) return false;
     data_dir_ = folder_ + "/data";
     log_path_ = folder_ + "/server.log";
   }
@@ -347,47 +325,16 @@ bool HawkerProcess::launch(uint16_t port) {
     args.push_back("127.0.0.1:0");
   }
   for (const auto& extra : options_.extra_args) args.push_back(extra);
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) {
-    error_ = std::string("cannot open log: ") + std::strerror(errno);
-    if (log_fd >= 0) ::close(log_fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return false;
-  }
   std::string marker = "==== hawker serve on port " + std::to_string(port) + " ====\n";
-  struct stat log_stat {};
-  launch_log_offset_ = ::fstat(log_fd, &log_stat) == 0 ? static_cast<size_t>(log_stat.st_size) : 0;
-  (void)!::write(log_fd, marker.data(), marker.size());
-
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: only async-signal-safe calls from here to exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    // Leave no other descriptor (a test's listening sockets) to the server.
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+  std::error_code size_error;
+  const auto log_size = std::filesystem::file_size(log_path_, size_error);
+  launch_log_offset_ = size_error ? 0 : static_cast<size_t>(log_size);
+  if (std::FILE* log = std::fopen(log_path_.c_str(), "a")) {
+    std::fputs(marker.c_str(), log);
+    std::fclose(log);
   }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) {
-    error_ = std::string("fork: ") + std::strerror(errno);
-    return false;
-  }
+  const pid_t pid = spawn_child(ChildSpec{args, log_path_, true, "", std::nullopt}, error_);
+  if (pid < 0) return false;
   pid_ = pid;
   port_.store(port);
   std::string why;
@@ -424,26 +371,15 @@ bool HawkerProcess::wait_ready(std::string& why) {
 }
 
 bool HawkerProcess::reap(int timeout_ms, int* status) {
-  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    pid_t done = ::waitpid(pid_, status, WNOHANG);
-    if (done == pid_ || (done < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return true;
-    }
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  if (!wait_child(pid_, timeout_ms, status)) return false;
+  pid_ = -1;
+  return true;
 }
 
 int HawkerProcess::stop() {
   if (!running()) return -1;
-  int status = 0;
-  ::kill(pid_, SIGTERM);
-  if (reap(options_.stop_timeout_ms, &status)) return status;
-  std::fprintf(stderr, "hawker ignored SIGTERM for %d ms; sending SIGKILL\n", options_.stop_timeout_ms);
-  ::kill(pid_, SIGKILL);
-  (void)reap(60'000, &status);
+  const int status = stop_child(pid_, options_.stop_timeout_ms, "hawker");
+  pid_ = -1;
   return status;
 }
 
@@ -553,16 +489,7 @@ HttpReply HawkerProcess::post(std::string_view target, std::string_view body, co
 
 std::string HawkerProcess::log_tail(size_t lines) const {
   if (log_path_.empty()) return {};
-  std::ifstream in(log_path_);
-  std::deque<std::string> tail;
-  std::string line;
-  while (std::getline(in, line)) {
-    tail.push_back(std::move(line));
-    if (tail.size() > lines) tail.pop_front();
-  }
-  std::string out;
-  for (const auto& kept : tail) out.append(kept).append("\n");
-  return out;
+  return read_tail(log_path_, lines);
 }
 
 }  // namespace hawker::testing

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/child.h"
+
 namespace hawker::testing {
 namespace {
 
@@ -37,23 +39,6 @@ constexpr int kProbeTimeoutMs = 1'000;
 std::string server_binary() {
   if (const char* configured = std::getenv("HAWKER_NATS_SERVER"); configured && *configured) return configured;
   return "/usr/sbin/nats-server";
-}
-
-// A loopback port nobody listens on right now (it may be taken before use;
-// start() retries with another).
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
 }
 
 std::string read_file(const std::string& path) {
@@ -114,12 +99,8 @@ NatsServer* NatsServer::shared(std::string* why) {
 
 bool NatsServer::start(std::string& why) {
   if (directory_.empty()) {
-    std::string pattern = "/tmp/hawker_nats_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      why = std::string("mkdtemp: ") + std::strerror(errno);
-      return false;
-    }
-    directory_ = pattern;
+    directory_ = make_temp_folder("hawker-nats", why);
+    if (directory_.empty()) return false;
     log_path_ = directory_ + "/server.log";
   }
   if (::access(server_binary().c_str(), X_OK) != 0) {
@@ -140,40 +121,8 @@ bool NatsServer::start(std::string& why) {
 bool NatsServer::launch(uint16_t port, std::string& why) {
   std::vector<std::string> args = {server_binary(), "-js", "-sd", directory_ + "/jetstream", "-a", "127.0.0.1",
                                    "-p", std::to_string(port)};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) {
-    why = std::string("cannot open the log: ") + std::strerror(errno);
-    if (log_fd >= 0) ::close(log_fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return false;
-  }
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: only async-signal-safe calls from here to exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) {
-    why = std::string("fork: ") + std::strerror(errno);
-    return false;
-  }
+  const pid_t pid = spawn_child(ChildSpec{args, log_path_, false, "", std::nullopt}, why);
+  if (pid < 0) return false;
   pid_ = pid;
   port_ = port;
   return wait_ready(why);
@@ -206,20 +155,7 @@ bool NatsServer::wait_ready(std::string& why) {
 
 void NatsServer::stop() {
   if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = SteadyClock::now() + kStopTimeout;
-  while (SteadyClock::now() < deadline) {
-    int status = 0;
-    pid_t done = ::waitpid(pid_, &status, WNOHANG);
-    if (done == pid_ || (done < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(kPollPause);
-  }
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);  // SIGKILL cannot be ignored: bounded
+  (void)stop_child(pid_, static_cast<int>(kStopTimeout.count()), "nats-server");
   pid_ = -1;
 }
 

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/child.h"
+
 namespace hawker::testing {
 namespace {
 
@@ -39,90 +41,6 @@ constexpr int kReadyTimeoutMs = 60'000;
 constexpr int kStopTimeoutMs = 15'000;
 constexpr int kKillTimeoutMs = 15'000;
 constexpr int kLaunchAttemptsMax = 4;  // fresh ports tried when one is taken
-
-// A loopback port nobody listens on right now (it may be taken before use;
-// the launcher retries with another).
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
-std::string read_tail(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::deque<std::string> tail;
-  std::string line;
-  while (std::getline(in, line)) {
-    tail.push_back(std::move(line));
-    if (tail.size() > lines) tail.pop_front();
-  }
-  std::string out;
-  for (const auto& kept : tail) out.append(kept).append("\n");
-  return out;
-}
-
-// Forks and execs `args` (absolute path first) in `cwd` with stdout and
-// stderr appended to `log_path`; as uid/gid when `drop`. The child dies with
-// the calling thread. Returns the pid, or -1 with `error` set.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log_path, const std::string& cwd, bool drop,
-            uid_t uid, gid_t gid, std::string& error) {
-  std::vector<std::string> owned = args;
-  std::vector<char*> argv;
-  for (auto& arg : owned) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) {
-    error = "cannot open " + log_path + ": " + std::strerror(errno);
-    if (log_fd >= 0) ::close(log_fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return -1;
-  }
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: only async-signal-safe calls from here to exec. The death signal
-    // is set after the user change, which would clear it.
-    if (drop && (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) ::_exit(125);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::chdir(cwd.c_str()) != 0) ::_exit(124);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) error = std::string("fork: ") + std::strerror(errno);
-  return pid;
-}
-
-// Waits for `pid` at most timeout_ms; true with `status` if it exited.
-bool wait_exit(pid_t pid, int timeout_ms, int& status) {
-  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid || (done < 0 && errno == ECHILD)) return true;
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
@@ -179,14 +97,8 @@ bool PostgresServer::start() {
     run_uid_ = user->pw_uid;
     run_gid_ = user->pw_gid;
   }
-  std::string base = std::filesystem::temp_directory_path().string() + "/hawker-pg-XXXXXX";
-  std::vector<char> path(base.begin(), base.end());
-  path.push_back('\0');
-  if (::mkdtemp(path.data()) == nullptr) {
-    error_ = std::string("mkdtemp: ") + std::strerror(errno);
-    return false;
-  }
-  folder_ = path.data();
+  folder_ = make_temp_folder("hawker-pg", error_);
+  if (folder_.empty()) return false;
   data_dir_ = folder_ + "/data";
   log_path_ = folder_ + "/postgres.log";
   if (drop_privileges_ && ::chown(folder_.c_str(), run_uid_, run_gid_) != 0) {
@@ -226,12 +138,12 @@ bool PostgresServer::init_cluster() {
                                          "--locale=C",
                                          "--no-sync",
                                          "--no-instructions"};
-  pid_t pid = spawn(args, log_path_, folder_, drop_privileges_, run_uid_, run_gid_, error_);
+  pid_t pid = spawn_child(child_spec(args), error_);
   if (pid < 0) return false;
   int status = 0;
-  if (!wait_exit(pid, kInitTimeoutMs, status)) {
+  if (!wait_child(pid, kInitTimeoutMs, &status)) {
     ::kill(pid, SIGKILL);
-    wait_exit(pid, kKillTimeoutMs, status);
+    wait_child(pid, kKillTimeoutMs, &status);
     error_ = "initdb did not finish within " + std::to_string(kInitTimeoutMs) + " ms";
     return false;
   }
@@ -255,7 +167,7 @@ bool PostgresServer::launch(uint16_t port) {
     std::fputs(marker.c_str(), log);
     std::fclose(log);
   }
-  pid_t pid = spawn(args, log_path_, folder_, drop_privileges_, run_uid_, run_gid_, error_);
+  pid_t pid = spawn_child(child_spec(args), error_);
   if (pid < 0) return false;
   pid_ = pid;
   port_ = port;
@@ -284,9 +196,16 @@ bool PostgresServer::wait_ready(std::string& why) {
   }
 }
 
+// initdb and postgres: in the server's folder, logging to its log, as the
+// postgres user when the tests run as root.
+ChildSpec PostgresServer::child_spec(const std::vector<std::string>& args) const {
+  ChildSpec spec{args, log_path_, true, folder_, std::nullopt};
+  if (drop_privileges_) spec.user = std::make_pair(run_uid_, run_gid_);
+  return spec;
+}
+
 bool PostgresServer::reap(int timeout_ms) {
-  int status = 0;
-  if (!wait_exit(pid_, timeout_ms, status)) return false;
+  if (!wait_child(pid_, timeout_ms, nullptr)) return false;
   pid_ = -1;
   return true;
 }
@@ -294,11 +213,8 @@ bool PostgresServer::reap(int timeout_ms) {
 void PostgresServer::stop() {
   if (!running()) return;
   // SIGTERM is PostgreSQL's smart shutdown (it waits for sessions to end).
-  ::kill(pid_, SIGTERM);
-  if (reap(kStopTimeoutMs)) return;
-  std::fprintf(stderr, "postgres ignored SIGTERM for %d ms; sending SIGKILL\n", kStopTimeoutMs);
-  ::kill(pid_, SIGKILL);
-  (void)reap(kKillTimeoutMs);
+  (void)stop_child(pid_, kStopTimeoutMs, "postgres");
+  pid_ = -1;
 }
 
 std::string PostgresServer::conninfo(const std::string& database) const {

@@ -26,7 +26,10 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
 #include "core/result.h"
+#include "support/child.h"
 
 namespace hawker::testing {
 
@@ -61,6 +64,7 @@ class PostgresServer {
   bool launch(uint16_t port);
   bool wait_ready(std::string& why);
   bool reap(int timeout_ms);
+  ChildSpec child_spec(const std::vector<std::string>& args) const;
 
   std::string folder_;
   std::string data_dir_;
