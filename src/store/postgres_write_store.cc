@@ -40,7 +40,10 @@
 // connection LISTENs on hawker_events; its thread keeps last_event_seq() up to
 // date with other processes' commits and wakes wait_for_events().
 // Every value travels as a query parameter (PQexecParams); SQL text is
-// constant.
+// constant. The statement helpers, the pool and the migration runner are
+// store/pg.h's, shared with the read and show stores; this store's migrations
+// are recorded in public.schema_migrations (the other components keep theirs
+// in their own schemas).
 #include "store/postgres_write_store.h"
 
 #include <libpq-fe.h>
@@ -59,39 +62,42 @@
 #include <unordered_map>
 
 #include "store/codec.h"
+#include "store/pg.h"
 
 namespace hawker::store {
 namespace {
 
 using market::OrderStatus;
 
-// Type OIDs of pg_type (stable across PostgreSQL versions).
-constexpr Oid kInt2Oid = 21;
-constexpr Oid kInt4Oid = 23;
-constexpr Oid kInt8Oid = 20;
-constexpr Oid kTextOid = 25;
-constexpr Oid kByteaOid = 17;
-constexpr Oid kInt2ArrayOid = 1005;
-constexpr Oid kInt4ArrayOid = 1007;
-constexpr Oid kInt8ArrayOid = 1016;
-constexpr Oid kTextArrayOid = 1009;
-constexpr Oid kByteaArrayOid = 1001;
+using pg::ArrayParam;
+using pg::exec;
+using pg::kBinaryFormat;
+using pg::kByteaArrayOid;
+using pg::kByteaOid;
+using pg::kInt2ArrayOid;
+using pg::kInt2Oid;
+using pg::kInt4ArrayOid;
+using pg::kInt4Oid;
+using pg::kInt8ArrayOid;
+using pg::kInt8Oid;
+using pg::kTextArrayOid;
+using pg::kTextFormat;
+using pg::kTextOid;
+using pg::Lease;
+using pg::Migration;
+using pg::Params;
+using pg::parse_int_array;
+using pg::PgResult;
+using pg::Row;
+using pg::rows_affected;
 
-constexpr int kTextFormat = 0;
-constexpr int kBinaryFormat = 1;
-
-constexpr int64_t kMigrationLockKey = 0x6861776b6572'01;  // "hawker" + 1: pg_advisory_xact_lock while migrating
+constexpr const char* kApplicationName = "hawker-write-store";
 constexpr int kListenerPollMs = 1'000;                    // the listener re-checks its stop flag this often
 constexpr int kListenerRetryMs = 250;                     // pause between reconnects of the listener
 constexpr int kAllocateAttemptsMax = 1'000;               // ids skipped because a product took them
 constexpr size_t kEventsReadMax = 1'000'000;              // one read_events page at most
 
 // ---- Migrations ----------------------------------------------------------------
-
-struct Migration {
-  int version;
-  const char* sql;  // constant DDL, run in the migration's transaction
-};
 
 // status = 1 in orders_awaiting_payment is OrderStatus::kReserved.
 static_assert(static_cast<int>(OrderStatus::kReserved) == 1);
@@ -154,322 +160,6 @@ CREATE SEQUENCE product_ids AS bigint MINVALUE 1 START 1;
 };
 static_assert(std::size(kMigrations) == kPostgresWriteStoreSchemaVersion);
 
-// ---- libpq helpers ---------------------------------------------------------------
-
-struct ResultFree {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultFree>;
-
-void append_be(std::string& out, uint64_t value, int bytes) {
-  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-// A one-dimensional array parameter in PostgreSQL's binary array format.
-class ArrayParam {
- public:
-  explicit ArrayParam(Oid element) : element_(element) {}
-  ArrayParam& i64(int64_t value) { return add_fixed(static_cast<uint64_t>(value), 8); }
-  ArrayParam& i32(int32_t value) { return add_fixed(static_cast<uint32_t>(value), 4); }
-  ArrayParam& i16(int16_t value) { return add_fixed(static_cast<uint16_t>(value), 2); }
-  ArrayParam& bytes(std::string_view value) {
-    append_be(elements_, value.size(), 4);
-    elements_.append(value);
-    ++count_;
-    return *this;
-  }
-  std::string encode() const {
-    std::string out;
-    append_be(out, count_ == 0 ? 0 : 1, 4);  // dimensions
-    append_be(out, 0, 4);                    // no nulls
-    append_be(out, element_, 4);
-    if (count_ > 0) {
-      append_be(out, count_, 4);  // size
-      append_be(out, 1, 4);       // lower bound
-    }
-    out.append(elements_);
-    return out;
-  }
-
- private:
-  ArrayParam& add_fixed(uint64_t value, int bytes) {
-    append_be(elements_, static_cast<uint64_t>(bytes), 4);
-    append_be(elements_, value, bytes);
-    ++count_;
-    return *this;
-  }
-  Oid element_;
-  std::string elements_;
-  uint64_t count_ = 0;
-};
-
-// The parameters of one statement. Numbers go as text; strings and bytes as
-// binary with their length (no NUL truncation; the server still validates
-// text's encoding and refuses NUL bytes in text).
-class Params {
- public:
-  Params& i64(int64_t value) { return add(std::to_string(value), kInt8Oid, kTextFormat); }
-  Params& u64(uint64_t value) { return i64(static_cast<int64_t>(value)); }
-  Params& i32(int32_t value) { return add(std::to_string(value), kInt4Oid, kTextFormat); }
-  Params& text(std::string_view value) { return add(std::string(value), kTextOid, kBinaryFormat); }
-  Params& array(Oid array_type, const ArrayParam& value) { return add(value.encode(), array_type, kBinaryFormat); }
-
-  int size() const { return static_cast<int>(values_.size()); }
-  const Oid* types() const { return types_.data(); }
-  const int* formats() const { return formats_.data(); }
-  std::vector<const char*> values() const {
-    std::vector<const char*> out;
-    for (const auto& value : values_) out.push_back(value.data());
-    return out;
-  }
-  std::vector<int> lengths() const {
-    std::vector<int> out;
-    for (const auto& value : values_) out.push_back(static_cast<int>(value.size()));
-    return out;
-  }
-
- private:
-  Params& add(std::string value, Oid type, int format) {
-    values_.push_back(std::move(value));
-    types_.push_back(type);
-    formats_.push_back(format);
-    return *this;
-  }
-  std::vector<std::string> values_;
-  std::vector<Oid> types_;
-  std::vector<int> formats_;
-};
-
-std::string trimmed(const char* text) {
-  std::string out = text ? text : "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-// The server's (or libpq's) message as an error: kUnavailable when the
-// connection is gone, kIo otherwise.
-Error postgres_error(PGconn* conn, const PGresult* result, std::string_view what) {
-  std::string message = result ? trimmed(PQresultErrorMessage(result)) : "";
-  if (message.empty()) message = trimmed(PQerrorMessage(conn));
-  const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  std::string text = "postgres: " + std::string(what) + ": " + message;
-  if (sqlstate) text += std::string(" (SQLSTATE ") + sqlstate + ")";
-  return make_error(PQstatus(conn) == CONNECTION_BAD ? ErrorCode::kUnavailable : ErrorCode::kIo, std::move(text));
-}
-
-// Runs one parameterised statement. On failure `sqlstate` (when given) gets
-// the server's SQLSTATE.
-Result<PgResult> exec(PGconn* conn, std::string_view what, const char* sql, const Params& params,
-                      int result_format = kTextFormat, std::string* sqlstate = nullptr) {
-  const std::vector<const char*> values = params.values();
-  const std::vector<int> lengths = params.lengths();
-  PgResult result(PQexecParams(conn, sql, params.size(), params.types(), values.data(), lengths.data(),
-                               params.formats(), result_format));
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result<PgResult>(std::move(result));
-  if (sqlstate) {
-    const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-    *sqlstate = state ? state : "";
-  }
-  return postgres_error(conn, result.get(), what);
-}
-
-Result<PgResult> exec(PGconn* conn, std::string_view what, const char* sql) { return exec(conn, what, sql, Params()); }
-
-// Runs constant SQL that may hold several statements (migrations only).
-Status exec_script(PGconn* conn, std::string_view what, const char* sql) {
-  PgResult result(PQexec(conn, sql));
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
-  return postgres_error(conn, result.get(), what);
-}
-
-uint64_t rows_affected(const PGresult* result) {
-  const char* text = PQcmdTuples(const_cast<PGresult*>(result));
-  uint64_t rows = 0;
-  std::from_chars(text, text + std::strlen(text), rows);
-  return rows;
-}
-
-// Reads one row of a text-format result; ok() turns false on a value that
-// does not parse (a schema this build does not know).
-class Row {
- public:
-  Row(const PGresult* result, int row) : result_(result), row_(row) {}
-  int64_t i64(int column) {
-    int64_t value = 0;
-    const char* text = PQgetvalue(result_, row_, column);
-    const char* end = text + PQgetlength(result_, row_, column);
-    auto [stop, error] = std::from_chars(text, end, value);
-    if (error != std::errc() || stop != end || PQgetisnull(result_, row_, column)) ok_ = false;
-    return value;
-  }
-  uint64_t u64(int column) { return static_cast<uint64_t>(i64(column)); }
-  int32_t i32(int column) { return static_cast<int32_t>(i64(column)); }
-  std::string text(int column) {
-    return std::string(PQgetvalue(result_, row_, column), static_cast<size_t>(PQgetlength(result_, row_, column)));
-  }
-  bool ok() const { return ok_; }
-
- private:
-  const PGresult* result_;
-  int row_;
-  bool ok_ = true;
-};
-
-// Parses a text-format int[] such as {2,0,3}; NULL (array_agg of nothing) is empty.
-template <typename T>
-bool parse_int_array(const PGresult* result, int row, int column, std::vector<T>& out) {
-  out.clear();
-  if (PQgetisnull(result, row, column)) return true;
-  std::string_view text(PQgetvalue(result, row, column), static_cast<size_t>(PQgetlength(result, row, column)));
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return false;
-  text = text.substr(1, text.size() - 2);
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    int64_t value = 0;
-    auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (error != std::errc() || stop != item.data() + item.size()) return false;
-    out.push_back(static_cast<T>(value));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return true;
-}
-
-// The server's notices (e.g. "relation already exists, skipping") and the
-// FATAL of a terminated idle connection would go to stderr; the store reports
-// what matters through its results instead.
-void ignore_notice(void*, const char*) {}
-
-// Connects; conninfo's own settings override the defaults listed before it.
-Result<PGconn*> connect(const std::string& conninfo) {
-  const char* keys[] = {"connect_timeout", "client_encoding", "fallback_application_name", "dbname", nullptr};
-  const char* values[] = {"10", "UTF8", "hawker-write-store", conninfo.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, 1);
-  if (conn == nullptr) return make_error(ErrorCode::kUnavailable, "postgres: cannot connect: out of memory");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    Error error = make_error(ErrorCode::kUnavailable, "postgres: cannot connect: " + trimmed(PQerrorMessage(conn)));
-    PQfinish(conn);
-    return error;
-  }
-  PQsetNoticeProcessor(conn, ignore_notice, nullptr);
-  return conn;
-}
-
-// ---- Connection pool -------------------------------------------------------------
-
-// At most `size` connections, made on demand. acquire() waits (bounded) for a
-// free one and hands out one the server has not closed; the Lease gives it
-// back, discarding it if it broke or was left inside a transaction.
-class ConnectionPool {
- public:
-  class Lease {
-   public:
-    Lease(ConnectionPool* pool, PGconn* conn) : pool_(pool), conn_(conn) {}
-    Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::exchange(other.conn_, nullptr)) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (conn_) pool_->give_back(conn_);
-    }
-    PGconn* get() const { return conn_; }
-
-   private:
-    ConnectionPool* pool_;
-    PGconn* conn_;
-  };
-
-  ConnectionPool(std::string conninfo, const PostgresWriteStoreOptions& options)
-      : conninfo_(std::move(conninfo)),
-        size_(std::max<size_t>(options.pool_size, 1)),
-        acquire_timeout_(options.acquire_timeout) {}
-
-  ~ConnectionPool() {
-    // Precondition: every Lease was given back (the store outlives its calls).
-    for (PGconn* conn : idle_) PQfinish(conn);
-  }
-
-  const std::string& conninfo() const { return conninfo_; }
-
-  Result<Lease> acquire() {
-    PGconn* conn = nullptr;
-    {
-      std::unique_lock lock(mutex_);
-      if (!freed_.wait_for(lock, acquire_timeout_, [&] { return !idle_.empty() || open_ < size_; }))
-        return make_error(ErrorCode::kUnavailable,
-                          "postgres: no free connection within " + std::to_string(acquire_timeout_.count()) + " ms");
-      if (!idle_.empty()) {
-        conn = idle_.back();
-        idle_.pop_back();
-      } else {
-        ++open_;
-      }
-    }
-    if (conn == nullptr) {
-      Result<PGconn*> made = connect(conninfo_);
-      if (!made) {
-        forget_one();
-        return made.error();
-      }
-      return Lease(this, *made);
-    }
-    if (!alive(conn)) {
-      PQreset(conn);
-      if (PQstatus(conn) != CONNECTION_OK) {
-        Error error =
-            make_error(ErrorCode::kUnavailable, "postgres: reconnect failed: " + trimmed(PQerrorMessage(conn)));
-        PQfinish(conn);
-        forget_one();
-        return error;
-      }
-    }
-    return Lease(this, conn);
-  }
-
- private:
-  // An idle connection has nothing to read; if it has, the server may have
-  // closed it (restart, idle timeout): consume and look.
-  static bool alive(PGconn* conn) {
-    if (PQstatus(conn) != CONNECTION_OK) return false;
-    pollfd entry{PQsocket(conn), POLLIN, 0};
-    if (::poll(&entry, 1, 0) > 0 && !PQconsumeInput(conn)) return false;
-    return PQstatus(conn) == CONNECTION_OK;
-  }
-
-  void give_back(PGconn* conn) {
-    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
-      PgResult(PQexec(conn, "ROLLBACK"));
-    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
-      PQfinish(conn);
-      forget_one();
-      return;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      idle_.push_back(conn);
-    }
-    freed_.notify_one();
-  }
-
-  void forget_one() {
-    {
-      std::lock_guard lock(mutex_);
-      --open_;
-    }
-    freed_.notify_one();
-  }
-
-  const std::string conninfo_;
-  const size_t size_;
-  const std::chrono::milliseconds acquire_timeout_;
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<PGconn*> idle_;  // guarded by mutex_
-  size_t open_ = 0;            // idle + lent, guarded by mutex_
-};
-
-using Lease = ConnectionPool::Lease;
 
 // ---- Row mapping --------------------------------------------------------------------
 
@@ -556,7 +246,7 @@ bool is_lost_race(const std::string& sqlstate) {
 class PostgresWriteStore final : public WriteStore {
  public:
   PostgresWriteStore(const std::string& conninfo, const PostgresWriteStoreOptions& options)
-      : pool_(conninfo, options) {}
+      : pool_(conninfo, kApplicationName, options.pool_size, options.acquire_timeout) {}
 
   ~PostgresWriteStore() override {
     stopping_ = true;
@@ -614,7 +304,7 @@ class PostgresWriteStore final : public WriteStore {
 
   Result<std::optional<ProductSnapshot>> get_product(uint64_t product_id) override {
     static const std::string sql = std::string(kProductSelect) + " WHERE product_id = $1";
-    return with_connection([&](PGconn* conn) -> Result<std::optional<ProductSnapshot>> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<std::optional<ProductSnapshot>> {
       Result<PgResult> result = exec(conn, "get_product", sql.c_str(), Params().u64(product_id));
       if (!result) return result.error();
       if (PQntuples(result->get()) == 0) return std::optional<ProductSnapshot>();
@@ -626,7 +316,7 @@ class PostgresWriteStore final : public WriteStore {
 
   Result<std::vector<ProductSnapshot>> list_products() override {
     static const std::string sql = std::string(kProductSelect) + " ORDER BY product_id";
-    return with_connection([&](PGconn* conn) -> Result<std::vector<ProductSnapshot>> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<std::vector<ProductSnapshot>> {
       Result<PgResult> result = exec(conn, "list_products", sql.c_str());
       if (!result) return result.error();
       std::vector<ProductSnapshot> out;
@@ -644,7 +334,7 @@ class PostgresWriteStore final : public WriteStore {
     // nextval never repeats (a sequence is not rolled back and survives
     // restarts); an id a product took with an id of its own choosing is
     // skipped.
-    return with_connection([&](PGconn* conn) -> Result<uint64_t> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<uint64_t> {
       for (int attempt = 0; attempt < kAllocateAttemptsMax; ++attempt) {
         Result<PgResult> result = exec(conn, "allocate_product_id",
                                        "SELECT n.id FROM (SELECT nextval('product_ids') AS id) n "
@@ -681,7 +371,7 @@ class PostgresWriteStore final : public WriteStore {
     for (uint64_t id : order_ids) order_array.i64(static_cast<int64_t>(id));
     Params params;
     params.u64(product_id).array(kTextArrayOid, buyer_array).array(kInt8ArrayOid, order_array);
-    return with_connection([&](PGconn* conn) -> Result<DecisionLoad> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<DecisionLoad> {
       Result<PgResult> result = exec(conn, "load_for_decision", sql, params);
       if (!result) return result.error();
       const PGresult* rows = result->get();
@@ -700,7 +390,7 @@ class PostgresWriteStore final : public WriteStore {
 
   Result<std::optional<market::OrderRecord>> get_order(uint64_t order_id) override {
     static const std::string sql = std::string(kOrderSelect) + " WHERE order_id = $1";
-    return with_connection([&](PGconn* conn) -> Result<std::optional<market::OrderRecord>> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<std::optional<market::OrderRecord>> {
       Result<PgResult> result = exec(conn, "get_order", sql.c_str(), Params().u64(order_id));
       if (!result) return result.error();
       if (PQntuples(result->get()) == 0) return std::optional<market::OrderRecord>();
@@ -713,7 +403,7 @@ class PostgresWriteStore final : public WriteStore {
   Result<std::vector<market::OrderRecord>> awaiting_payment(size_t limit) override {
     static const std::string sql = std::string(kOrderSelect) + " WHERE status = 1 ORDER BY order_id LIMIT $1";
     const int64_t bounded = static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX));
-    return with_connection([&](PGconn* conn) -> Result<std::vector<market::OrderRecord>> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<std::vector<market::OrderRecord>> {
       Result<PgResult> result = exec(conn, "awaiting_payment", sql.c_str(), Params().i64(bounded));
       if (!result) return result.error();
       std::vector<market::OrderRecord> out;
@@ -728,7 +418,7 @@ class PostgresWriteStore final : public WriteStore {
 
   Result<std::vector<market::Event>> read_events(uint64_t after_seq, size_t limit) override {
     const int64_t bounded = static_cast<int64_t>(std::min(limit, kEventsReadMax));
-    return with_connection([&](PGconn* conn) -> Result<std::vector<market::Event>> {
+    return pool_.with_connection([&](PGconn* conn) -> Result<std::vector<market::Event>> {
       // Binary results: seq as 8 big-endian bytes, body as raw bytes.
       Result<PgResult> result =
           exec(conn, "read_events", "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -765,60 +455,9 @@ class PostgresWriteStore final : public WriteStore {
  private:
   static constexpr const char* kChannel = "hawker_events";
 
-  // Runs `call` on a borrowed connection; once more on another if the first
-  // broke under it (reads only: they are safe to repeat).
-  template <typename Call>
-  auto with_connection(Call&& call) -> decltype(call(static_cast<PGconn*>(nullptr))) {
-    for (int attempt = 0;; ++attempt) {
-      Result<Lease> lease = pool_.acquire();
-      if (!lease) return lease.error();
-      auto result = call(lease->get());
-      if (result.ok() || attempt > 0 || PQstatus(lease->get()) != CONNECTION_BAD) return result;
-    }
-  }
-
   Status migrate(PGconn* conn) {
-    const Params lock = Params().i64(kMigrationLockKey);
-    auto step = [&](std::string_view what, const char* sql, const Params& params = Params()) -> Status {
-      Result<PgResult> result = exec(conn, what, sql, params);
-      if (!result) return result.error();
-      return {};
-    };
-    // Concurrent openers queue on the advisory lock, so each migration runs
-    // once; the lock goes with the transaction.
-    if (Status s = step("migrate", "BEGIN"); !s) return s;
-    if (Status s = step("migrate", "SELECT pg_advisory_xact_lock($1)", lock); !s) return s;
-    if (Status s = step("migrate",
-                        "CREATE TABLE IF NOT EXISTS schema_migrations "
-                        "(version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
-        !s)
-      return s;
-    Result<PgResult> newest = exec(conn, "migrate", "SELECT COALESCE(max(version), 0) FROM schema_migrations");
-    if (!newest) return newest.error();
-    Row row(newest->get(), 0);
-    const int64_t applied = row.i64(0);
-    if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: unreadable schema_migrations");
-    if (applied > kPostgresWriteStoreSchemaVersion)
-      return make_error(ErrorCode::kUnavailable, "postgres: the database's schema is version " +
-                                                     std::to_string(applied) + ", newer than this build's " +
-                                                     std::to_string(kPostgresWriteStoreSchemaVersion));
-    if (Status s = step("migrate", "COMMIT"); !s) return s;
-
-    for (const Migration& migration : kMigrations) {
-      const std::string what = "migration " + std::to_string(migration.version);
-      const Params version = Params().i32(migration.version);
-      if (Status s = step(what, "BEGIN"); !s) return s;
-      if (Status s = step(what, "SELECT pg_advisory_xact_lock($1)", lock); !s) return s;
-      Result<PgResult> done = exec(conn, what, "SELECT 1 FROM schema_migrations WHERE version = $1", version);
-      if (!done) return done.error();
-      if (PQntuples(done->get()) == 0) {
-        if (Status s = exec_script(conn, what, migration.sql); !s) return s;
-        if (Status s = step(what, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", version);
-            !s)
-          return s;
-      }
-      if (Status s = step(what, "COMMIT"); !s) return s;
-    }
+    static constexpr pg::SchemaDefinition kSchema{"write store", nullptr, "schema_migrations", kMigrations};
+    if (Status migrated = pg::migrate(conn, kSchema); !migrated) return migrated;
     Result<PgResult> counter = exec(conn, "read event counter", "SELECT last FROM event_counter WHERE id = 1");
     if (!counter) return counter.error();
     Row last(counter->get(), 0);
@@ -1050,7 +689,7 @@ class PostgresWriteStore final : public WriteStore {
   // A connection that LISTENs, caught up with the counter (a notification
   // sent before LISTEN took effect would otherwise be missed).
   Result<PGconn*> connect_listener() {
-    Result<PGconn*> made = connect(pool_.conninfo());
+    Result<PGconn*> made = pg::connect(pool_.conninfo(), kApplicationName);
     if (!made) return made.error();
     PGconn* conn = *made;
     Result<PgResult> listening = exec(conn, "listen", "LISTEN hawker_events");
@@ -1102,7 +741,7 @@ class PostgresWriteStore final : public WriteStore {
     }
   }
 
-  ConnectionPool pool_;
+  pg::ConnectionPool pool_;
   std::mutex events_mutex_;
   std::condition_variable events_changed_;
   uint64_t last_seq_ = 0;       // guarded by events_mutex_; only grows
