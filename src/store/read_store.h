@@ -1,9 +1,9 @@
 // ReadStore: the read side — the catalog and the projections (product stock
 // counts, order status, seller totals) — fed only by events.
 //
-// Port (abstract). Adapters: SqliteReadStore (embedded; WAL, synchronous=FULL);
-// a PostgreSQL adapter comes with cluster mode. Both pass
-// tests/store/read_store_contract_test.cc.
+// Port (abstract). Adapters: SqliteReadStore (embedded; WAL, synchronous=FULL)
+// and PostgresReadStore (cluster mode; store/postgres_read_store.h, its own
+// `read_model` schema). Both pass tests/store/read_store_contract_test.cc.
 //
 // Contract:
 // - apply() takes events in seq order and applies them and the new checkpoint

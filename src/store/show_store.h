@@ -1,9 +1,10 @@
 // ShowStore: live shows — who sells, the title, the status, and the pinned
 // product (the showcase).
 //
-// Port (abstract). Adapter: SqliteShowStore (embedded; its own SQLite file,
-// WAL, synchronous=FULL). A PostgreSQL adapter comes with cluster mode; both
-// must pass tests/store/show_store_contract_test.cc.
+// Port (abstract). Adapters: SqliteShowStore (embedded; its own SQLite file,
+// WAL, synchronous=FULL) and PostgresShowStore (cluster mode;
+// store/postgres_show_store.h, its own `show_store` schema). Both pass
+// tests/store/show_store_contract_test.cc.
 //
 // Contract: ids are never reused; status moves scheduled -> live -> ended
 // (a live show may also end; an ended show may go live again for a replay

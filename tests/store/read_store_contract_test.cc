@@ -45,6 +45,22 @@ struct SqliteReadStoreFactory {
   }
 };
 
+}  // namespace
+
+// The PostgreSQL database of `directory` on the test binary's server
+// (tests/support/postgres_server.h), created on first use, so a reopen finds
+// the same data. Defined in postgres_read_store_test.cc: the support header's
+// hawker::testing would hide ::testing in this file.
+Result<ReadStorePtr> open_postgres_read_store_for_directory(const std::string& directory);
+
+namespace {
+
+struct PostgresReadStoreFactory {
+  static Result<ReadStorePtr> open(const std::string& directory) {
+    return open_postgres_read_store_for_directory(directory);
+  }
+};
+
 // ---- Event builders --------------------------------------------------------
 
 Inventory make_inventory(uint64_t product_id, int64_t initial, int64_t available, int64_t reserved, int64_t sold,
@@ -185,13 +201,14 @@ class ReadStoreContractTest : public testing::Test {
   ReadStorePtr store_;
 };
 
-using ReadStoreFactories = testing::Types<SqliteReadStoreFactory>;
+using ReadStoreFactories = testing::Types<SqliteReadStoreFactory, PostgresReadStoreFactory>;
 
 class FactoryNames {
  public:
   template <typename T>
   static std::string GetName(int) {
     if constexpr (std::is_same_v<T, SqliteReadStoreFactory>) return "Sqlite";
+    if constexpr (std::is_same_v<T, PostgresReadStoreFactory>) return "Postgres";
     return "Unknown";
   }
 };

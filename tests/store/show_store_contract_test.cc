@@ -20,6 +20,19 @@ struct SqliteShowStoreFactory {
   static Result<ShowStorePtr> open(const std::string& folder) { return open_sqlite_show_store(folder + "/shows.sqlite"); }
 };
 
+}  // namespace
+
+// The PostgreSQL database of `folder` on the test binary's server
+// (tests/support/postgres_server.h), created on first use, so a reopen finds
+// the same data. Defined in postgres_read_store_test.cc.
+Result<ShowStorePtr> open_postgres_show_store_for_directory(const std::string& folder);
+
+namespace {
+
+struct PostgresShowStoreFactory {
+  static Result<ShowStorePtr> open(const std::string& folder) { return open_postgres_show_store_for_directory(folder); }
+};
+
 template <typename Factory>
 class ShowStoreContractTest : public ::testing::Test {
  protected:
@@ -48,7 +61,7 @@ class ShowStoreContractTest : public ::testing::Test {
   ShowStorePtr store_;
 };
 
-using Adapters = ::testing::Types<SqliteShowStoreFactory>;
+using Adapters = ::testing::Types<SqliteShowStoreFactory, PostgresShowStoreFactory>;
 TYPED_TEST_SUITE(ShowStoreContractTest, Adapters);
 
 TYPED_TEST(ShowStoreContractTest, CreateGivesFreshIdsAndGetReadsThemBack) {

@@ -1,0 +1,236 @@
+// PostgresReadStore and PostgresShowStore beyond their contracts (which they
+// also pass, in read_store_contract_test.cc and show_store_contract_test.cc),
+// on the test binary's real PostgreSQL 15. It proves that the read models and
+// the shows live in schemas of their own, next to the write store's tables in
+// one database, each component with its own migrations record; that several
+// stores opening a fresh database at once migrate it once; that a read-model
+// schema newer than the build is refused; and that two read stores applying
+// the same events at once (two projector processes) apply each event once.
+//
+// It also defines the contract suites' "Postgres" factories: the support
+// header's hawker::testing would hide ::testing in those files.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ids.h"
+#include "store/postgres_read_store.h"
+#include "store/postgres_show_store.h"
+#include "store/postgres_write_store.h"
+#include "support/postgres_server.h"
+
+namespace hawker::store {
+
+namespace {
+
+std::string hex64(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+// The conninfo of a database of its own for `key`, created on first use.
+Result<std::string> database_for(const std::string& prefix, const std::string& key) {
+  hawker::testing::PostgresServer* server = hawker::testing::PostgresServer::shared();
+  if (server == nullptr)
+    return make_error(ErrorCode::kUnavailable,
+                      "no PostgreSQL server for tests: " + hawker::testing::PostgresServer::shared_error());
+  return server->create_database(prefix + hex64(fnv1a64(key)));
+}
+
+}  // namespace
+
+Result<ReadStorePtr> open_postgres_read_store_for_directory(const std::string& directory) {
+  Result<std::string> conninfo = database_for("hawker_read_", directory);
+  if (!conninfo) return conninfo.error();
+  return open_postgres_read_store(*conninfo);
+}
+
+Result<ShowStorePtr> open_postgres_show_store_for_directory(const std::string& folder) {
+  Result<std::string> conninfo = database_for("hawker_shows_", folder);
+  if (!conninfo) return conninfo.error();
+  return open_postgres_show_store(*conninfo);
+}
+
+namespace {
+
+struct ConnFinish {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct ResultClear {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Connection = std::unique_ptr<PGconn, ConnFinish>;
+using QueryResult = std::unique_ptr<PGresult, ResultClear>;
+
+class PostgresReadStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    Result<std::string> made = database_for("hawker_pgread_", std::string(info->name()) + random_hex(8));
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    conninfo_ = *made;
+    admin_.reset(PQconnectdb(conninfo_.c_str()));
+    ASSERT_EQ(PQstatus(admin_.get()), CONNECTION_OK) << PQerrorMessage(admin_.get());
+  }
+
+  // The first column of every row of `sql`, as text.
+  std::vector<std::string> column(const char* sql) {
+    QueryResult result(PQexec(admin_.get(), sql));
+    std::vector<std::string> out;
+    EXPECT_EQ(PQresultStatus(result.get()), PGRES_TUPLES_OK) << PQresultErrorMessage(result.get());
+    if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) return out;
+    for (int row = 0; row < PQntuples(result.get()); ++row) out.push_back(PQgetvalue(result.get(), row, 0));
+    return out;
+  }
+
+  std::string conninfo_;
+  Connection admin_;
+};
+
+market::Event created(uint64_t seq, uint64_t product_id) {
+  market::Event event;
+  event.seq = seq;
+  event.type = market::EventType::kProductCreated;
+  event.product_id = product_id;
+  event.seller = "ada";
+  event.definition.id = product_id;
+  event.definition.seller = "ada";
+  event.definition.title = "P";
+  event.definition.price_cents = 100;
+  event.definition.currency = "EUR";
+  event.definition.max_per_buyer = 3;
+  event.inventory.product_id = product_id;
+  event.inventory.initial = 10;
+  event.inventory.available = 10;
+  event.inventory.version = 1;
+  return event;
+}
+
+market::Event confirmed(uint64_t seq, uint64_t product_id, uint64_t order_id) {
+  market::Event event;
+  event.seq = seq;
+  event.type = market::EventType::kOrderConfirmed;
+  event.product_id = product_id;
+  event.seller = "ada";
+  event.order_id = order_id;
+  event.buyer = "bob";
+  event.quantity = 1;
+  event.amount_cents = 100;
+  return event;
+}
+
+TEST_F(PostgresReadStoreTest, ComponentsKeepTheirOwnSchemasAndMigrationRecords) {
+  Result<WriteStorePtr> write = open_postgres_write_store(conninfo_);
+  ASSERT_TRUE(write.ok()) << write.error().message;
+  Result<ReadStorePtr> read = open_postgres_read_store(conninfo_);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  Result<ShowStorePtr> shows = open_postgres_show_store(conninfo_);
+  ASSERT_TRUE(shows.ok()) << shows.error().message;
+
+  EXPECT_EQ(column("SELECT table_name FROM information_schema.tables WHERE table_schema = 'read_model' "
+                   "ORDER BY table_name"),
+            (std::vector<std::string>{"checkpoint", "orders", "products", "schema_migrations", "seller_totals"}));
+  EXPECT_EQ(column("SELECT table_name FROM information_schema.tables WHERE table_schema = 'show_store' "
+                   "ORDER BY table_name"),
+            (std::vector<std::string>{"schema_migrations", "shows"}));
+  // The write store's tables and record are where they were.
+  EXPECT_EQ(column("SELECT version::text FROM public.schema_migrations ORDER BY version"),
+            (std::vector<std::string>{"1"}));
+  EXPECT_EQ(column("SELECT version::text FROM read_model.schema_migrations ORDER BY version"),
+            (std::vector<std::string>{std::to_string(kPostgresReadStoreSchemaVersion)}));
+  EXPECT_EQ(column("SELECT version::text FROM show_store.schema_migrations ORDER BY version"),
+            (std::vector<std::string>{std::to_string(kPostgresShowStoreSchemaVersion)}));
+
+  // A product in the read model is not one in the write store, and back.
+  const std::vector<market::Event> events = {created(1, 7)};
+  ASSERT_TRUE((*read)->apply(events).ok());
+  Result<std::optional<ProductSnapshot>> in_write = (*write)->get_product(7);
+  ASSERT_TRUE(in_write.ok()) << in_write.error().message;
+  EXPECT_FALSE(in_write->has_value());
+  Result<std::optional<ProductView>> in_read = (*read)->get_product(7);
+  ASSERT_TRUE(in_read.ok() && in_read->has_value());
+}
+
+TEST_F(PostgresReadStoreTest, ConcurrentOpenersMigrateOnce) {
+  constexpr int kOpeners = 6;
+  std::vector<std::thread> threads;
+  std::vector<int> ok(kOpeners, 0);
+  std::vector<std::string> errors(kOpeners);
+  for (int index = 0; index < kOpeners; ++index) {
+    threads.emplace_back([&, index] {
+      if (index % 2 == 0) {
+        Result<ReadStorePtr> store = open_postgres_read_store(conninfo_);
+        ok[index] = store.ok();
+        if (!store) errors[index] = store.error().message;
+      } else {
+        Result<ShowStorePtr> store = open_postgres_show_store(conninfo_);
+        ok[index] = store.ok();
+        if (!store) errors[index] = store.error().message;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int index = 0; index < kOpeners; ++index) EXPECT_TRUE(ok[index]) << errors[index];
+  EXPECT_EQ(column("SELECT count(*)::text FROM read_model.schema_migrations"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(column("SELECT count(*)::text FROM show_store.schema_migrations"), (std::vector<std::string>{"1"}));
+}
+
+TEST_F(PostgresReadStoreTest, ANewerReadModelSchemaIsRefused) {
+  {
+    Result<ReadStorePtr> store = open_postgres_read_store(conninfo_);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+  }
+  const std::string newer = "INSERT INTO read_model.schema_migrations (version) VALUES (" +
+                            std::to_string(kPostgresReadStoreSchemaVersion + 1) + ")";
+  QueryResult inserted(PQexec(admin_.get(), newer.c_str()));
+  ASSERT_EQ(PQresultStatus(inserted.get()), PGRES_COMMAND_OK) << PQresultErrorMessage(inserted.get());
+  Result<ReadStorePtr> refused = open_postgres_read_store(conninfo_);
+  ASSERT_FALSE(refused.ok()) << "a store opened a schema newer than it knows";
+  EXPECT_NE(refused.error().message.find("newer than this build"), std::string::npos) << refused.error().message;
+  // The other components are not affected.
+  Result<ShowStorePtr> shows = open_postgres_show_store(conninfo_);
+  EXPECT_TRUE(shows.ok()) << shows.error().message;
+}
+
+TEST_F(PostgresReadStoreTest, TwoAppliersApplyEachEventOnce) {
+  Result<ReadStorePtr> first = open_postgres_read_store(conninfo_);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  Result<ReadStorePtr> second = open_postgres_read_store(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  constexpr int kOrders = 200;
+  std::vector<market::Event> events = {created(1, 9)};
+  for (int index = 0; index < kOrders; ++index)
+    events.push_back(confirmed(static_cast<uint64_t>(index) + 2, 9, 1000 + static_cast<uint64_t>(index)));
+  // Both apply the same events, in slices, at once.
+  auto run = [&events](ReadStore* store, Status* result) {
+    for (size_t begin = 0; begin < events.size(); begin += 25) {
+      const size_t count = std::min<size_t>(25, events.size() - begin);
+      *result = store->apply(std::span<const market::Event>(events).subspan(begin, count));
+      if (!*result) return;
+    }
+  };
+  Status first_status;
+  Status second_status;
+  std::thread a(run, first->get(), &first_status);
+  std::thread b(run, second->get(), &second_status);
+  a.join();
+  b.join();
+  ASSERT_TRUE(first_status.ok()) << first_status.error().message;
+  ASSERT_TRUE(second_status.ok()) << second_status.error().message;
+  Result<SellerTotals> totals = (*first)->seller_totals("ada");
+  ASSERT_TRUE(totals.ok()) << totals.error().message;
+  EXPECT_EQ(totals->orders_confirmed, kOrders);
+  EXPECT_EQ(totals->units_sold, kOrders);
+  Result<uint64_t> checkpoint = (*second)->checkpoint();
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(*checkpoint, static_cast<uint64_t>(kOrders) + 1);
+}
+
+}  // namespace
+}  // namespace hawker::store
