@@ -28,31 +28,18 @@ namespace hawker::store {
 
 namespace {
 
-std::string hex64(uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
-// The conninfo of a database of its own for `key`, created on first use.
-Result<std::string> database_for(const std::string& prefix, const std::string& key) {
-  hawker::testing::PostgresServer* server = hawker::testing::PostgresServer::shared();
-  if (server == nullptr)
-    return make_error(ErrorCode::kUnavailable,
-                      "no PostgreSQL server for tests: " + hawker::testing::PostgresServer::shared_error());
-  return server->create_database(prefix + hex64(fnv1a64(key)));
-}
+using hawker::testing::shared_database_for;
 
 }  // namespace
 
 Result<ReadStorePtr> open_postgres_read_store_for_directory(const std::string& directory) {
-  Result<std::string> conninfo = database_for("hawker_read_", directory);
+  Result<std::string> conninfo = shared_database_for("hawker_read_", directory);
   if (!conninfo) return conninfo.error();
   return open_postgres_read_store(*conninfo);
 }
 
 Result<ShowStorePtr> open_postgres_show_store_for_directory(const std::string& folder) {
-  Result<std::string> conninfo = database_for("hawker_shows_", folder);
+  Result<std::string> conninfo = shared_database_for("hawker_shows_", folder);
   if (!conninfo) return conninfo.error();
   return open_postgres_show_store(*conninfo);
 }
@@ -72,7 +59,7 @@ class PostgresReadStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    Result<std::string> made = database_for("hawker_pgread_", std::string(info->name()) + random_hex(8));
+    Result<std::string> made = shared_database_for("hawker_pgread_", std::string(info->name()) + random_hex(8));
     ASSERT_TRUE(made.ok()) << made.error().message;
     conninfo_ = *made;
     admin_.reset(PQconnectdb(conninfo_.c_str()));

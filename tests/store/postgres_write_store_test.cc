@@ -28,25 +28,12 @@ namespace hawker::store {
 
 namespace {
 
-std::string hex64(uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
-// The conninfo of a database of its own for `key`, created on first use.
-Result<std::string> database_for(const std::string& prefix, const std::string& key) {
-  hawker::testing::PostgresServer* server = hawker::testing::PostgresServer::shared();
-  if (server == nullptr)
-    return make_error(ErrorCode::kUnavailable,
-                      "no PostgreSQL server for tests: " + hawker::testing::PostgresServer::shared_error());
-  return server->create_database(prefix + hex64(fnv1a64(key)));
-}
+using hawker::testing::shared_database_for;
 
 }  // namespace
 
 Result<WriteStorePtr> open_postgres_write_store_for_directory(const std::string& directory) {
-  Result<std::string> conninfo = database_for("hawker_contract_", directory);
+  Result<std::string> conninfo = shared_database_for("hawker_contract_", directory);
   if (!conninfo) return conninfo.error();
   return open_postgres_write_store(*conninfo);
 }
@@ -121,7 +108,7 @@ class PostgresWriteStoreTest : public ::testing::Test {
   void SetUp() override {
     const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
     Result<std::string> conninfo =
-        database_for("hawker_pg_", std::string(test->test_suite_name()) + "." + test->name());
+        shared_database_for("hawker_pg_", std::string(test->test_suite_name()) + "." + test->name() + random_hex(8));
     ASSERT_TRUE(conninfo.ok()) << conninfo.error().message;
     conninfo_ = *conninfo;
   }

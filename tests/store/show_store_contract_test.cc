@@ -1,8 +1,7 @@
-// Proves the ShowStore port's contract on every adapter (SQLite today; the
-// PostgreSQL adapter joins the type list in cluster mode): ids are fresh,
-// get/list see what was written, list puts live shows first then scheduled
-// then ended (newest first), pins and status changes stick, unknown shows are
-// kNotFound, and everything survives reopening.
+// Proves the ShowStore port's contract on every adapter (SQLite, PostgreSQL):
+// ids are fresh, get/list see what was written, list puts live shows first
+// then scheduled then ended (newest first), pins and status changes stick,
+// unknown shows are kNotFound, and everything survives reopening.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/ids.h"
 #include "support/child.h"
 
 namespace hawker::testing {
@@ -253,6 +254,15 @@ Result<std::string> PostgresServer::create_database(const std::string& database)
 std::string PostgresServer::log_tail(size_t lines) const {
   if (log_path_.empty()) return {};
   return read_tail(log_path_, lines);
+}
+
+Result<std::string> shared_database_for(const std::string& prefix, const std::string& key) {
+  PostgresServer* server = PostgresServer::shared();
+  if (server == nullptr)
+    return make_error(ErrorCode::kUnavailable, "no PostgreSQL server for tests: " + PostgresServer::shared_error());
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(key)));
+  return server->create_database(prefix + hash);
 }
 
 }  // namespace hawker::testing

@@ -77,4 +77,9 @@ class PostgresServer {
   std::string error_;
 };
 
+// The conninfo of the shared server's database for `key` (PREFIX + a hash of
+// the key: the same key, e.g. a test's folder, always gets the same
+// database), created on first use.
+Result<std::string> shared_database_for(const std::string& prefix, const std::string& key);
+
 }  // namespace hawker::testing
