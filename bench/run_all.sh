@@ -16,3 +16,5 @@ echo "== 20,000 buyers, 256 connections, 100 units"
 bash bench/buyers.sh "$BUILD"
 echo "== hawker beside nginx, PostgreSQL and Redis (issue #6; run bench/compare.sh alone to record it)"
 bash bench/compare.sh "$BUILD" --no-append
+echo "== the flash crowd: 50,000 buyers within 1 s, 1,000 units, 2,000 viewers (issue #6)"
+bash bench/spike.sh "$BUILD"
