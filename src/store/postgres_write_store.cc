@@ -63,6 +63,7 @@
 
 #include "store/codec.h"
 #include "store/pg.h"
+#include "store/seq_watch.h"
 
 namespace hawker::store {
 namespace {
@@ -442,14 +443,10 @@ class PostgresWriteStore final : public WriteStore {
     });
   }
 
-  uint64_t last_event_seq() override {
-    std::lock_guard lock(events_mutex_);
-    return last_seq_;
-  }
+  uint64_t last_event_seq() override { return events_.last(); }
 
   void wait_for_events(uint64_t after_seq, std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(events_mutex_);
-    events_changed_.wait_for(lock, timeout, [&] { return last_seq_ > after_seq; });
+    events_.wait_past(after_seq, timeout);
   }
 
  private:
@@ -677,14 +674,7 @@ class PostgresWriteStore final : public WriteStore {
     return last;
   }
 
-  void advance_last_seq(uint64_t seq) {
-    {
-      std::lock_guard lock(events_mutex_);
-      if (seq <= last_seq_) return;
-      last_seq_ = seq;
-    }
-    events_changed_.notify_all();
-  }
+  void advance_last_seq(uint64_t seq) { events_.advance(seq); }
 
   // A connection that LISTENs, caught up with the counter (a notification
   // sent before LISTEN took effect would otherwise be missed).
@@ -742,9 +732,7 @@ class PostgresWriteStore final : public WriteStore {
   }
 
   pg::ConnectionPool pool_;
-  std::mutex events_mutex_;
-  std::condition_variable events_changed_;
-  uint64_t last_seq_ = 0;       // guarded by events_mutex_; only grows
+  SeqWatch events_;  // the newest seq committed here or announced by NOTIFY
   PGconn* listener_ = nullptr;  // owned by listener_thread_ once it runs
   std::thread listener_thread_;
   int stop_fd_ = -1;

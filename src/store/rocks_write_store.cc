@@ -21,6 +21,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "store/codec.h"
+#include "store/seq_watch.h"
 #include "store/write_store.h"
 
 namespace hawker::store {
@@ -79,7 +80,7 @@ class RocksWriteStore final : public WriteStore {
       }
       for (const auto& [buyer, units] : commit.holdings)
         batch.Put(handles_[kHoldings], holding_key(commit.product_id, buyer), std::to_string(units));
-      uint64_t seq = last_seq_;
+      uint64_t seq = events_.last();
       for (const auto& event : commit.events) {
         market::Event numbered = event;
         numbered.seq = ++seq;
@@ -90,13 +91,9 @@ class RocksWriteStore final : public WriteStore {
       rocksdb::Status status = db_->Write(write_options, &batch);
       if (!status.ok()) return io_error(status);
       if (commit.product_id >= next_product_id_) next_product_id_ = commit.product_id + 1;
-      {
-        std::lock_guard events_lock(events_mutex_);
-        last_seq_ = seq;
-      }
+      events_.advance(seq);
       last_seq = seq;
     }
-    events_changed_.notify_all();
     return last_seq;
   }
 
@@ -203,14 +200,10 @@ class RocksWriteStore final : public WriteStore {
     return out;
   }
 
-  uint64_t last_event_seq() override {
-    std::lock_guard lock(events_mutex_);
-    return last_seq_;
-  }
+  uint64_t last_event_seq() override { return events_.last(); }
 
   void wait_for_events(uint64_t after_seq, std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(events_mutex_);
-    events_changed_.wait_for(lock, timeout, [&] { return last_seq_ > after_seq; });
+    events_.wait_past(after_seq, timeout);
   }
 
  private:
@@ -223,7 +216,7 @@ class RocksWriteStore final : public WriteStore {
     {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kEvents]));
       it->SeekToLast();
-      if (it->Valid()) last_seq_ = read_u64_be(it->key().ToStringView());
+      if (it->Valid()) events_.advance(read_u64_be(it->key().ToStringView()));
       if (!it->status().ok()) return io_error(it->status());
     }
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kProducts]));
@@ -254,9 +247,7 @@ class RocksWriteStore final : public WriteStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex commit_mutex_;  // serialises commits and id allocation
   uint64_t next_product_id_ = 1;
-  std::mutex events_mutex_;
-  std::condition_variable events_changed_;
-  uint64_t last_seq_ = 0;  // guarded by events_mutex_, written under commit_mutex_ too
+  SeqWatch events_;  // advanced under commit_mutex_, read anywhere
 };
 
 }  // namespace
