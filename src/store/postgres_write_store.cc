@@ -244,6 +244,15 @@ bool is_lost_race(const std::string& sqlstate) {
 
 // ---- The store ------------------------------------------------------------------
 
+// $1..$8 of the inventory INSERT and UPDATE: the product id, then the counts
+// in the column order both statements use.
+Params inventory_params(uint64_t product_id, const market::Inventory& i) {
+  Params params;
+  params.u64(product_id).i64(i.initial).i64(i.restocked).i64(i.available).i64(i.reserved).i64(i.sold);
+  params.i64(i.low_threshold).u64(i.version);
+  return params;
+}
+
 class PostgresWriteStore final : public WriteStore {
  public:
   PostgresWriteStore(const std::string& conninfo, const PostgresWriteStoreOptions& options)
@@ -510,32 +519,14 @@ class PostgresWriteStore final : public WriteStore {
       Result<PgResult> inventory = exec(conn, "insert inventory",
                                         "INSERT INTO inventory (product_id, initial, restocked, available, reserved, "
                                         "sold, low_threshold, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                                        Params()
-                                            .u64(commit.product_id)
-                                            .i64(i.initial)
-                                            .i64(i.restocked)
-                                            .i64(i.available)
-                                            .i64(i.reserved)
-                                            .i64(i.sold)
-                                            .i64(i.low_threshold)
-                                            .u64(i.version),
-                                        kTextFormat, &sqlstate);
+                                        inventory_params(commit.product_id, i), kTextFormat, &sqlstate);
       if (!inventory) return fail(inventory.error());
     } else {
       Result<PgResult> inventory = exec(conn, "update inventory",
                                         "UPDATE inventory SET initial = $2, restocked = $3, available = $4, "
                                         "reserved = $5, sold = $6, low_threshold = $7, version = $8 "
                                         "WHERE product_id = $1 AND version = $9",
-                                        Params()
-                                            .u64(commit.product_id)
-                                            .i64(i.initial)
-                                            .i64(i.restocked)
-                                            .i64(i.available)
-                                            .i64(i.reserved)
-                                            .i64(i.sold)
-                                            .i64(i.low_threshold)
-                                            .u64(i.version)
-                                            .u64(commit.expected_version),
+                                        inventory_params(commit.product_id, i).u64(commit.expected_version),
                                         kTextFormat, &sqlstate);
       if (!inventory) return fail(inventory.error());
       if (rows_affected(inventory->get()) != 1) return conflict();
