@@ -244,6 +244,13 @@ bool is_lost_race(const std::string& sqlstate) {
 
 // ---- The store ------------------------------------------------------------------
 
+// $1..$6 of the products INSERT and UPDATE.
+Params definition_params(uint64_t product_id, const market::ProductDefinition& d) {
+  Params params;
+  params.u64(product_id).text(d.seller).text(d.title).i64(d.price_cents).text(d.currency).i32(d.max_per_buyer);
+  return params;
+}
+
 // $1..$8 of the inventory INSERT and UPDATE: the product id, then the counts
 // in the column order both statements use.
 Params inventory_params(uint64_t product_id, const market::Inventory& i) {
@@ -506,14 +513,7 @@ class PostgresWriteStore final : public WriteStore {
                                       "INSERT INTO products (product_id, seller, title, price_cents, currency, "
                                       "max_per_buyer) VALUES ($1, $2, $3, $4, $5, $6) "
                                       "ON CONFLICT (product_id) DO NOTHING",
-                                      Params()
-                                          .u64(commit.product_id)
-                                          .text(d.seller)
-                                          .text(d.title)
-                                          .i64(d.price_cents)
-                                          .text(d.currency)
-                                          .i32(d.max_per_buyer),
-                                      kTextFormat, &sqlstate);
+                                      definition_params(commit.product_id, d), kTextFormat, &sqlstate);
       if (!product) return fail(product.error());
       if (rows_affected(product->get()) != 1) return conflict();
       Result<PgResult> inventory = exec(conn, "insert inventory",
@@ -535,14 +535,7 @@ class PostgresWriteStore final : public WriteStore {
         Result<PgResult> product = exec(conn, "update product",
                                         "UPDATE products SET seller = $2, title = $3, price_cents = $4, "
                                         "currency = $5, max_per_buyer = $6 WHERE product_id = $1",
-                                        Params()
-                                            .u64(commit.product_id)
-                                            .text(d.seller)
-                                            .text(d.title)
-                                            .i64(d.price_cents)
-                                            .text(d.currency)
-                                            .i32(d.max_per_buyer),
-                                        kTextFormat, &sqlstate);
+                                        definition_params(commit.product_id, d), kTextFormat, &sqlstate);
         if (!product) return fail(product.error());
       }
     }
