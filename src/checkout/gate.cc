@@ -48,8 +48,9 @@ void Gate::on_event(const market::Event& event) {
   Entry* entry = find(event.product_id);
   if (entry == nullptr) return;
   // A queued request was decided: it no longer waits in line.
-  if (event.type == EventType::kOrderReserved || (event.type == EventType::kOrderRejected && !event.was_reserved))
-    entry->pending.fetch_sub(event.quantity);
+  const bool decided =
+      event.type == EventType::kOrderReserved || (event.type == EventType::kOrderRejected && !event.was_reserved);
+  if (decided && counts_order(event.order_id)) entry->pending.fetch_sub(event.quantity);
   advance(*entry, event.inventory);
 }
 

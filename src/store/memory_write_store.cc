@@ -59,6 +59,11 @@ Result<uint64_t> MemoryWriteStore::allocate_product_id() {
   return next_product_id_++;
 }
 
+Result<uint32_t> MemoryWriteStore::allocate_node_number() {
+  std::lock_guard lock(mutex_);
+  return next_node_number_++;
+}
+
 Result<DecisionLoad> MemoryWriteStore::load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
                                                          std::span<const uint64_t> order_ids) {
   std::lock_guard lock(mutex_);

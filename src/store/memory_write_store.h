@@ -29,6 +29,7 @@ class MemoryWriteStore final : public WriteStore {
   Result<std::optional<ProductSnapshot>> get_product(uint64_t product_id) override;
   Result<std::vector<ProductSnapshot>> list_products() override;
   Result<uint64_t> allocate_product_id() override;
+  Result<uint32_t> allocate_node_number() override;
   Result<DecisionLoad> load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
                                          std::span<const uint64_t> order_ids) override;
   Result<std::optional<market::OrderRecord>> get_order(uint64_t order_id) override;
@@ -46,6 +47,7 @@ class MemoryWriteStore final : public WriteStore {
   std::set<uint64_t> awaiting_payment_;
   std::vector<market::Event> events_;  // events_[i].seq == i + 1
   uint64_t next_product_id_ = 1;
+  uint32_t next_node_number_ = 0;
 };
 
 }  // namespace hawker::store

@@ -16,6 +16,7 @@
 //          copies for operators' queries.
 //   event_counter(id = 1, last): the last seq handed out.
 //   sequence product_ids: allocate_product_id().
+//   sequence node_numbers (migration 2): allocate_node_number().
 // Ids are uint64 stored bit for bit in bigint columns (an id of 2^63 or more
 // would read as negative in SQL; time-ordered order ids reach that in 2039).
 // The definition's low_threshold is the inventory's, as in RocksWriteStore.
@@ -157,6 +158,9 @@ CREATE TABLE event_counter (
 );
 INSERT INTO event_counter (id, last) VALUES (1, 0);
 CREATE SEQUENCE product_ids AS bigint MINVALUE 1 START 1;
+)sql"},
+    {2, R"sql(
+CREATE SEQUENCE node_numbers AS bigint MINVALUE 0 START 0;
 )sql"},
 };
 static_assert(std::size(kMigrations) == kPostgresWriteStoreSchemaVersion);
@@ -344,6 +348,17 @@ class PostgresWriteStore final : public WriteStore {
         out.push_back(std::move(*product));
       }
       return out;
+    });
+  }
+
+  Result<uint32_t> allocate_node_number() override {
+    return pool_.with_connection([&](PGconn* conn) -> Result<uint32_t> {
+      Result<PgResult> result = exec(conn, "allocate_node_number", "SELECT nextval('node_numbers')");
+      if (!result) return result.error();
+      Row row(result->get(), 0);
+      const uint64_t number = row.u64(0);
+      if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: corrupt node number");
+      return static_cast<uint32_t>(number);
     });
   }
 

@@ -15,6 +15,7 @@
 #include "core/rocks_tuning.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -124,6 +125,11 @@ class RocksWriteStore final : public WriteStore {
     if (!status.ok()) return io_error(status);
     next_product_id_ = id + 1;
     return id;
+  }
+
+  Result<uint32_t> allocate_node_number() override {
+    // One process holds a RocksDB folder, so numbers need not outlive it.
+    return next_node_number_.fetch_add(1);
   }
 
   Result<DecisionLoad> load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
@@ -247,6 +253,7 @@ class RocksWriteStore final : public WriteStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex commit_mutex_;  // serialises commits and id allocation
   uint64_t next_product_id_ = 1;
+  std::atomic<uint32_t> next_node_number_{0};
   SeqWatch events_;  // advanced under commit_mutex_, read anywhere
 };
 

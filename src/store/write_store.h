@@ -72,6 +72,10 @@ class WriteStore {
   virtual Result<std::vector<ProductSnapshot>> list_products() = 0;
   // A product id no product has used; never returns the same id twice.
   virtual Result<uint64_t> allocate_product_id() = 0;
+  // A number for a process that starts on this store: each call, from any
+  // process sharing it, gets the next one (modulo 2^32), so the gateways of a
+  // cluster make order ids no other gateway makes (core/ids.h node bits).
+  virtual Result<uint32_t> allocate_node_number() = 0;
 
   virtual Result<DecisionLoad> load_for_decision(uint64_t product_id, std::span<const std::string_view> buyers,
                                                  std::span<const uint64_t> order_ids) = 0;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
@@ -199,6 +200,31 @@ TEST(NewOrderId, IncreasesAcrossThreadsWithoutRepeats) {
     all.insert(ids.begin(), ids.end());
   }
   EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST(NewOrderId, CarriesTheNodeNumberSoTwoGatewaysNeverCollide) {
+  // Two gateways started in the same millisecond made the same ids before
+  // node numbers; now the low bits tell them apart.
+  set_order_id_node(7);
+  const uint64_t first = new_order_id();
+  const uint64_t second = new_order_id();
+  set_order_id_node(kOrderNodesMax + 3);  // taken modulo the node count
+  const uint64_t third = new_order_id();
+  set_order_id_node(0);
+  const uint64_t fourth = new_order_id();
+  EXPECT_EQ(order_id_node(first), 7u);
+  EXPECT_EQ(order_id_node(second), 7u);
+  EXPECT_EQ(order_id_node(third), 3u);
+  EXPECT_EQ(order_id_node(fourth), 0u);
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_LT(third, fourth);
+  // The time part still reads as milliseconds since the epoch.
+  const uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
+  EXPECT_LE(fourth >> 22, now_ms + 1);
+  EXPECT_GE(fourth >> 22, now_ms - 60'000);
 }
 
 // --- FNV-1a ----------------------------------------------------------------------

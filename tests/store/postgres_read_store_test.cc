@@ -127,8 +127,10 @@ TEST_F(PostgresReadStoreTest, ComponentsKeepTheirOwnSchemasAndMigrationRecords) 
                    "ORDER BY table_name"),
             (std::vector<std::string>{"schema_migrations", "shows"}));
   // The write store's tables and record are where they were.
-  EXPECT_EQ(column("SELECT version::text FROM public.schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1"}));
+  std::vector<std::string> write_versions;
+  for (int version = 1; version <= kPostgresWriteStoreSchemaVersion; ++version)
+    write_versions.push_back(std::to_string(version));
+  EXPECT_EQ(column("SELECT version::text FROM public.schema_migrations ORDER BY version"), write_versions);
   EXPECT_EQ(column("SELECT version::text FROM read_model.schema_migrations ORDER BY version"),
             (std::vector<std::string>{std::to_string(kPostgresReadStoreSchemaVersion)}));
   EXPECT_EQ(column("SELECT version::text FROM show_store.schema_migrations ORDER BY version"),

@@ -725,6 +725,28 @@ TYPED_TEST(WriteStoreContractTest, AllocateProductIdNeverRepeats) {
   EXPECT_FALSE(distinct.count(0)) << "0 is not a product id";
 }
 
+TYPED_TEST(WriteStoreContractTest, NodeNumbersFollowOneAnother) {
+  // Gateways of a cluster each take one at start; consecutive calls (from any
+  // thread or process) must differ, so their order ids never collide.
+  std::mutex mutex;
+  std::vector<uint32_t> numbers;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        Result<uint32_t> number = this->store_->allocate_node_number();
+        std::lock_guard lock(mutex);
+        EXPECT_TRUE(number.ok()) << number.error().message;
+        if (number.ok()) numbers.push_back(*number);
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(numbers.size(), 100u);
+  std::sort(numbers.begin(), numbers.end());
+  for (size_t i = 1; i < numbers.size(); ++i)
+    EXPECT_EQ(numbers[i], numbers[i - 1] + 1) << "node numbers must be consecutive, without repeats";
+}
+
 // ---- Concurrency -------------------------------------------------------------
 
 // Every round, all threads read the same version and then all commit on it:
