@@ -1,4 +1,4 @@
-// The hawker binary: serve, demo, token, spike. Only wiring lives here.
+// The hawker binary: serve, gateway, worker, demo, token, spike. Only wiring lives here.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -81,6 +81,32 @@ void add_serve_flags(CLI::App* command, ServeOptions& options) {
   command->add_flag("--allow-test-source,!--no-allow-test-source", options.allow_test_source,
                     "sellers may start the synthetic test stream on their shows")
       ->envname("HAWKER_ALLOW_TEST_SOURCE");
+}
+
+// Cluster mode (docs/OPERATIONS.md); `required` for the gateway and worker roles.
+void add_cluster_flags(CLI::App* command, ServeOptions& options, bool required) {
+  auto* nats = command->add_option("--nats", options.nats_url,
+                                   "NATS JetStream URL(s), comma-separated (cluster mode; with --postgres)")
+                   ->envname("HAWKER_NATS");
+  auto* postgres = command->add_option("--postgres", options.postgres_url,
+                                       "PostgreSQL connection string or URI (cluster mode; with --nats)")
+                       ->envname("HAWKER_POSTGRES");
+  if (required) {
+    nats->required();
+    postgres->required();
+  }
+  command->add_option("--cluster-name", options.cluster_name, "prefix of the JetStream stream, bucket and consumer")
+      ->envname("HAWKER_CLUSTER_NAME");
+  command->add_option("--nats-replicas", options.nats_replicas, "JetStream replicas (3 on a 3-node cluster)")
+      ->envname("HAWKER_NATS_REPLICAS")
+      ->check(CLI::Range(1, 5));
+  command->add_option("--postgres-pool", options.postgres_pool, "PostgreSQL connections for the write store")
+      ->envname("HAWKER_POSTGRES_POOL")
+      ->check(CLI::Range(1, 256));
+  command->add_option("--ack-wait-ms", options.ack_wait_ms,
+                      "how long a fetched order may stay unacknowledged before another worker gets it")
+      ->envname("HAWKER_ACK_WAIT_MS")
+      ->check(CLI::Range(1'000, 3'600'000));
 }
 
 int wait_for_signal() {
@@ -182,8 +208,23 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug|info|warn|error")->envname("HAWKER_LOG_LEVEL");
 
   ServeOptions serve_options;
-  CLI::App* serve = app.add_subcommand("serve", "run the server on the embedded default");
+  CLI::App* serve =
+      app.add_subcommand("serve", "run the server: embedded by default, or gateway + worker with --nats and --postgres");
   add_serve_flags(serve, serve_options);
+  add_cluster_flags(serve, serve_options, false);
+
+  ServeOptions gateway_options;
+  gateway_options.role = hawker::app::NodeRole::kGateway;
+  CLI::App* gateway =
+      app.add_subcommand("gateway", "cluster: HTTP, WebSockets and HLS origin; orders go to the shared queue");
+  add_serve_flags(gateway, gateway_options);
+  add_cluster_flags(gateway, gateway_options, true);
+
+  ServeOptions worker_options;
+  worker_options.role = hawker::app::NodeRole::kWorker;
+  CLI::App* worker = app.add_subcommand("worker", "cluster: checkout workers and the read-side projection");
+  add_serve_flags(worker, worker_options);
+  add_cluster_flags(worker, worker_options, true);
 
   ServeOptions demo_options;
   demo_options.data_dir = "hawker-demo-data";
@@ -207,7 +248,7 @@ int main(int argc, char** argv) {
   hawker::spike::Options spike_options;
   std::string spike_data, spike_out = "spike-report";
   CLI::App* spike = app.add_subcommand("spike", "a flash crowd against a running hawker: buy, watch, check the outcome");
-  spike->add_option("--url", spike_options.url, "the server, HOST:PORT")->envname("HAWKER_URL");
+  spike->add_option("--url", spike_options.url, "the server, HOST:PORT (a cluster's gateways: comma-separated)")->envname("HAWKER_URL");
   spike->add_option("--data", spike_data, "the server's data folder (its jwt.secret mints the tokens)")
       ->envname("HAWKER_DATA");
   spike->add_option("--secret-file", spike_options.secret_file, "the server's JWT secret (instead of --data)")
@@ -250,6 +291,8 @@ int main(int argc, char** argv) {
   hawker::set_log_level(level);
 
   if (*serve) return run_server(serve_options, false);
+  if (*gateway) return run_server(gateway_options, false);
+  if (*worker) return run_server(worker_options, false);
   if (*spike) return run_spike(spike_options, spike_data, spike_out);
   if (*demo) return run_server(demo_options, true);
   if (*token) {

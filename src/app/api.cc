@@ -120,14 +120,8 @@ struct Api::Impl {
   void handle(Request& request, const Responder& responder) {
     auto parts = segments(request.path());
     const Method method = request.method;
-    if (parts.size() == 1 && parts[0] == "healthz" && method == Method::kGet)
-      return reply(responder, json_response(200, json::object{{"status", "ok"}}));
-    if (parts.size() == 1 && parts[0] == "metrics" && method == Method::kGet) {
-      Response response;
-      response.content_type = "text/plain; version=0.0.4";
-      response.body = ctx.metrics->render();
-      return reply(responder, std::move(response));
-    }
+    if (parts.size() == 1 && (parts[0] == "healthz" || parts[0] == "metrics") && method == Method::kGet)
+      return reply(responder, ops_response(request, *ctx.metrics));
     if (parts.size() >= 2 && parts[0] == "v1") {
       if (parts[1] == "orders") {
         if (parts.size() == 2 && method == Method::kPost) return post_order(request, responder);
@@ -693,6 +687,18 @@ struct Api::Impl {
     return response;
   }
 };
+
+http::Response ops_response(const http::Request& request, Registry& metrics) {
+  const bool get = request.method == http::Method::kGet;
+  if (get && request.path() == "/healthz") return json_response(200, json::object{{"status", "ok"}});
+  if (get && request.path() == "/metrics") {
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = metrics.render();
+    return response;
+  }
+  return error_response(404, "not_found", "no such route");
+}
 
 Api::Api(ApiContext context) : impl_(std::make_unique<Impl>(std::move(context))) {}
 Api::~Api() = default;

@@ -48,6 +48,10 @@ struct ApiContext {
   bool allow_test_source = false;  // POST /v1/shows/{id}/test-source starts the synthetic stream
 };
 
+// GET /healthz and GET /metrics (what every process answers, a worker
+// nothing else); anything else is a 404 error.
+http::Response ops_response(const http::Request& request, Registry& metrics);
+
 class Api {
  public:
   explicit Api(ApiContext context);

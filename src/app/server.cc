@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <thread>
@@ -28,6 +30,10 @@
 #include "store/event_tail.h"
 #include "stream/hls_origin.h"
 #include "stream/nginx.h"
+#include "bus/jetstream_purchase_queue.h"
+#include "store/postgres_read_store.h"
+#include "store/postgres_show_store.h"
+#include "store/postgres_write_store.h"
 
 namespace hawker::app {
 
@@ -44,14 +50,88 @@ class EmbeddedServer final : public Server {
   ~EmbeddedServer() override { stop(); }
 
   Status start(const ServeOptions& options) {
+    const bool cluster = !options.nats_url.empty() || !options.postgres_url.empty();
+    if (cluster && (options.nats_url.empty() || options.postgres_url.empty()))
+      return make_error(ErrorCode::kInvalid, "cluster mode needs both --nats and --postgres");
+    if (!cluster && options.role != NodeRole::kAll)
+      return make_error(ErrorCode::kInvalid, "a gateway or worker needs the cluster: --nats URL --postgres URL");
+    gateway_ = options.role != NodeRole::kWorker;
+    worker_ = options.role != NodeRole::kGateway;
     std::error_code ec;
     std::filesystem::create_directories(options.data_dir, ec);
     if (ec) return make_error(ErrorCode::kIo, "cannot create data folder " + options.data_dir + ": " + ec.message());
-    std::string secret_path = options.secret_file.empty() ? options.data_dir + "/jwt.secret" : options.secret_file;
-    auto secret = load_or_create_secret(secret_path, true);
-    if (!secret) return secret.error();
 
-    auto queue = bus::open_rocks_purchase_queue(options.data_dir + "/queue");
+    if (Status opened = cluster ? open_cluster_stores(options) : open_embedded_stores(options); !opened) return opened;
+    if (cluster && gateway_) {
+      auto node = write_store_->allocate_node_number();
+      if (!node) return node.error();
+      set_order_id_node(*node);
+      gate_.set_own_node(*node % kOrderNodesMax);
+      log_info("server.node", {{"node", *node % kOrderNodesMax}});
+    }
+
+    // The gate starts from the write side's state, then follows its events.
+    const uint64_t tails_from = write_store_->last_event_seq();
+    if (gateway_) {
+      auto products = write_store_->list_products();
+      if (!products) return products.error();
+      for (const auto& product : *products) gate_.upsert(product.definition, product.inventory);
+      if (Status reconciled = reconcile_pending(); !reconciled) return reconciled;
+    }
+
+    auto checkpoint = read_store_->checkpoint();
+    if (!checkpoint) return checkpoint.error();
+    // A worker writes the read side; a cluster gateway follows it (its
+    // read-your-writes waits until the workers' projection has the event).
+    store::EventTail::Handler project = [this](std::span<const market::Event> events) {
+      return read_store_->apply(events);
+    };
+    if (!worker_) project = [this](std::span<const market::Event> events) { return await_projection(events); };
+    projection_ = std::make_unique<store::EventTail>("projection", *write_store_, *checkpoint, std::move(project));
+    projection_->start();
+
+    std::string secret;
+    if (gateway_) {
+      if (Status started = start_gateway(options, tails_from, secret); !started) return started;
+    }
+    if (worker_) {
+      if (Status started = start_workers(options); !started) return started;
+    }
+    register_gauges();
+    if (Status serving = serve_http(options, secret); !serving) return serving;
+    return {};
+  }
+
+  uint16_t port() const override { return http_ ? http_->port() : 0; }
+  uint16_t hls_port() const override { return hls_http_ ? hls_http_->port() : 0; }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+    if (nginx_) nginx_->stop();
+    if (streaming_) streaming_->stop();
+    if (hls_http_) hls_http_->stop();
+    if (http_) http_->stop();
+    if (intake_) intake_->stop();
+    if (workers_) workers_->stop();
+    if (gate_tail_) gate_tail_->stop();
+    if (live_tail_) live_tail_->stop();
+    {
+      std::lock_guard lock(ticker_mutex_);
+      ticker_stopping_ = true;
+    }
+    ticker_wake_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+    if (projection_) projection_->stop();
+    log_info("server.stopped");
+  }
+
+ private:
+  Status open_embedded_stores(const ServeOptions& options) {
+    bus::QueueOptions queue_options;
+    queue_options.ack_wait = std::chrono::milliseconds(options.ack_wait_ms);
+    auto queue = bus::open_rocks_purchase_queue(options.data_dir + "/queue", queue_options);
     if (!queue) return queue.error();
     queue_ = std::move(*queue);
     auto write = store::open_rocks_write_store(options.data_dir + "/write");
@@ -60,24 +140,77 @@ class EmbeddedServer final : public Server {
     auto read = store::open_sqlite_read_store(options.data_dir + "/read.sqlite");
     if (!read) return read.error();
     read_store_ = std::move(*read);
-
-    // The gate starts from the write side's state, then follows its events.
-    auto products = write_store_->list_products();
-    if (!products) return products.error();
-    for (const auto& product : *products) gate_.upsert(product.definition, product.inventory);
-    const uint64_t gate_from = write_store_->last_event_seq();
-    if (Status reconciled = reconcile_pending(); !reconciled) return reconciled;
-
+    if (!gateway_) return {};
     auto shows = store::open_sqlite_show_store(options.data_dir + "/shows.sqlite");
     if (!shows) return shows.error();
     shows_ = std::move(*shows);
+    return {};
+  }
 
-    auto checkpoint = read_store_->checkpoint();
-    if (!checkpoint) return checkpoint.error();
-    projection_ = std::make_unique<store::EventTail>(
-        "projection", *write_store_, *checkpoint,
-        [this](std::span<const market::Event> events) { return read_store_->apply(events); });
-    gate_tail_ = std::make_unique<store::EventTail>("gate", *write_store_, gate_from,
+  Status open_cluster_stores(const ServeOptions& options) {
+    bus::JetStreamOptions nats;
+    nats.url = options.nats_url;
+    nats.name_prefix = options.cluster_name;
+    nats.replicas = options.nats_replicas;
+    bus::QueueOptions queue_options;
+    queue_options.ack_wait = std::chrono::milliseconds(options.ack_wait_ms);
+    auto queue = bus::open_jetstream_purchase_queue(nats, queue_options);
+    if (!queue) return queue.error();
+    queue_ = std::move(*queue);
+    store::PostgresWriteStoreOptions write_options;
+    write_options.pool_size = static_cast<size_t>(options.postgres_pool);
+    auto write = store::open_postgres_write_store(options.postgres_url, write_options);
+    if (!write) return write.error();
+    write_store_ = std::move(*write);
+    auto read = store::open_postgres_read_store(options.postgres_url);
+    if (!read) return read.error();
+    read_store_ = std::move(*read);
+    if (!gateway_) return {};
+    auto shows = store::open_postgres_show_store(options.postgres_url);
+    if (!shows) return shows.error();
+    shows_ = std::move(*shows);
+    log_info("server.cluster", {{"role", role_name(options.role)},
+                                {"nats", options.nats_url},
+                                {"name", options.cluster_name},
+                                {"replicas", options.nats_replicas}});
+    return {};
+  }
+
+  static const char* role_name(NodeRole role) {
+    switch (role) {
+      case NodeRole::kGateway: return "gateway";
+      case NodeRole::kWorker: return "worker";
+      case NodeRole::kAll: break;
+    }
+    return "all";
+  }
+
+  // A gateway without a projection of its own: the events are handled once
+  // the read side (written by the workers) has them.
+  Status await_projection(std::span<const market::Event> events) {
+    const uint64_t wanted = events.back().seq;
+    std::chrono::milliseconds pause{1};
+    while (!stopping_.load()) {
+      auto checkpoint = read_store_->checkpoint();
+      if (!checkpoint) return checkpoint.error();
+      if (*checkpoint >= wanted) return {};
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+    return make_error(ErrorCode::kUnavailable, "stopping");
+  }
+
+  // The gate, the live channels and the intake: what answers buyers and viewers.
+  Status start_gateway(const ServeOptions& options, uint64_t tails_from, std::string& secret) {
+    if (!options.nats_url.empty() && options.secret_file.empty())
+      return make_error(ErrorCode::kInvalid,
+                        "every gateway of a cluster must sign with one JWT secret: pass --secret-file");
+    std::string secret_path = options.secret_file.empty() ? options.data_dir + "/jwt.secret" : options.secret_file;
+    auto loaded = load_or_create_secret(secret_path, options.secret_file.empty());
+    if (!loaded) return loaded.error();
+    secret = *loaded;
+
+    gate_tail_ = std::make_unique<store::EventTail>("gate", *write_store_, tails_from,
                                                     [this](std::span<const market::Event> events) {
                                                       for (const auto& event : events) {
                                                         gate_.on_event(event);
@@ -87,12 +220,11 @@ class EmbeddedServer final : public Server {
                                                     });
     hub_ = std::make_unique<live::LiveHub>(SystemClock::instance(), metrics_);
     if (Status opened = open_shows(); !opened) return opened;
-    live_tail_ = std::make_unique<store::EventTail>("live", *write_store_, gate_from,
+    live_tail_ = std::make_unique<store::EventTail>("live", *write_store_, tails_from,
                                                     [this](std::span<const market::Event> events) {
                                                       for (const auto& event : events) hub_->on_event(event);
                                                       return Status();
                                                     });
-    projection_->start();
     gate_tail_->start();
     live_tail_->start();
     seller_stats_ = std::make_unique<SellerStats>(*hub_, *read_store_);
@@ -102,7 +234,11 @@ class EmbeddedServer final : public Server {
     intake_options.queue_depth_max = options.queue_depth_max;
     intake_ = std::make_unique<checkout::Intake>(*queue_, gate_, SystemClock::instance(), metrics_, intake_options);
     intake_->start();
+    return {};
+  }
 
+  // Checkout: the payment processors, the engine and its workers.
+  Status start_workers(const ServeOptions& options) {
     if (!options.payment_url.empty()) {
       auto processor = checkout::make_http_processor("stripe", options.payment_url);
       if (!processor) return processor.error();
@@ -123,8 +259,26 @@ class EmbeddedServer final : public Server {
     workers_ = std::make_unique<checkout::CheckoutWorkers>(*engine_, *write_store_, *queue_, worker_options);
     if (options.decide_threads > 0) workers_->start();
     else log_warn("server.no_workers", {{"note", "orders are queued and answered 202 but not decided"}});
-    register_gauges();
+    return {};
+  }
 
+  // The API (a gateway), or only /healthz and /metrics (a worker).
+  Status serve_http(const ServeOptions& options, const std::string& secret) {
+    http::ServerOptions http_options;
+    if (!split_host_port(options.listen, http_options.address, http_options.port))
+      return make_error(ErrorCode::kInvalid, "--listen must be HOST:PORT, got '" + options.listen + "'");
+    http_options.threads = options.http_threads;
+    if (!gateway_) {
+      http_ = http::make_http_server(http_options, [this](http::Request& request, http::Responder responder) {
+        responder.send(ops_response(request, metrics_));
+      });
+      if (Status started = http_->start(); !started) return started;
+      log_info("server.listening", {{"address", http_options.address},
+                                    {"port", http_->port()},
+                                    {"role", "worker"},
+                                    {"queued", queue_->depth()}});
+      return {};
+    }
     ApiContext context;
     context.write_store = write_store_.get();
     context.read_store = read_store_.get();
@@ -136,20 +290,15 @@ class EmbeddedServer final : public Server {
     context.hub = hub_.get();
     context.metrics = &metrics_;
     context.clock = &SystemClock::instance();
-    context.secret = *secret;
+    context.secret = secret;
     if (Status streaming = start_streaming(options, context); !streaming) return streaming;
-    tokens_ = std::make_unique<TokenCache>(*secret);
+    tokens_ = std::make_unique<TokenCache>(secret);
     context.tokens = tokens_.get();
     api_ = std::make_unique<Api>(std::move(context));
     live_context_.hub = hub_.get();
     live_context_.tokens = tokens_.get();
     live_context_.clock = &SystemClock::instance();
     live_context_.allowed_origins = options.allowed_origins;
-
-    http::ServerOptions http_options;
-    if (!split_host_port(options.listen, http_options.address, http_options.port))
-      return make_error(ErrorCode::kInvalid, "--listen must be HOST:PORT, got '" + options.listen + "'");
-    http_options.threads = options.http_threads;
     http_ = http::make_http_server(
         http_options,
         [this](http::Request& request, http::Responder responder) { api_->handle(request, std::move(responder)); },
@@ -163,31 +312,6 @@ class EmbeddedServer final : public Server {
     return {};
   }
 
-  uint16_t port() const override { return http_ ? http_->port() : 0; }
-  uint16_t hls_port() const override { return hls_http_ ? hls_http_->port() : 0; }
-
-  void stop() override {
-    if (stopped_) return;
-    stopped_ = true;
-    if (nginx_) nginx_->stop();
-    if (streaming_) streaming_->stop();
-    if (hls_http_) hls_http_->stop();
-    if (http_) http_->stop();
-    if (intake_) intake_->stop();
-    if (workers_) workers_->stop();
-    if (gate_tail_) gate_tail_->stop();
-    if (live_tail_) live_tail_->stop();
-    {
-      std::lock_guard lock(ticker_mutex_);
-      ticker_stopping_ = true;
-    }
-    ticker_wake_.notify_all();
-    if (ticker_.joinable()) ticker_.join();
-    if (projection_) projection_->stop();
-    log_info("server.stopped");
-  }
-
- private:
   // The HLS origin (its own listener and threads) and the show side of
   // streaming; the URLs in show JSON follow what is configured.
   Status start_streaming(const ServeOptions& options, ApiContext& context) {
@@ -326,6 +450,7 @@ class EmbeddedServer final : public Server {
     auto unacked = queue_->unacked();
     if (!unacked) return unacked.error();
     for (const auto& request : *unacked) {
+      if (!gate_.counts_order(request.order_id)) continue;  // another gateway's
       auto order = write_store_->get_order(request.order_id);
       if (!order) return order.error();
       if (!*order) gate_.add_pending(request.product_id, request.quantity);
@@ -346,13 +471,6 @@ class EmbeddedServer final : public Server {
   void register_gauges() {
     metrics_.gauge("hawker_queue_depth", "Purchase requests queued and not yet decided",
                    [this] { return static_cast<double>(queue_->depth()); });
-    auto& stats = engine_->stats();
-    metrics_.gauge("hawker_checkout_commit_conflicts_total", "Optimistic commits that lost a version race",
-                   [&stats] { return static_cast<double>(stats.conflicts.load()); });
-    metrics_.gauge("hawker_checkout_commits_total", "Write-side commits by checkout",
-                   [&stats] { return static_cast<double>(stats.commits.load()); });
-    metrics_.gauge("hawker_checkout_redelivered_total", "Requests delivered again and skipped as already decided",
-                   [&stats] { return static_cast<double>(stats.redelivered.load()); });
     metrics_.gauge("hawker_events_last_seq", "Seq of the last committed event",
                    [this] { return static_cast<double>(write_store_->last_event_seq()); });
     metrics_.gauge("hawker_projection_seq", "Seq of the last event projected to the read side",
@@ -361,6 +479,14 @@ class EmbeddedServer final : public Server {
                    [this] { return http_ ? static_cast<double>(http_->open_websockets()) : 0.0; });
     metrics_.gauge("hawker_websockets_slow_closed_total", "WebSocket connections closed 1008 for not keeping up",
                    [this] { return http_ ? static_cast<double>(http_->slow_closed()) : 0.0; });
+    if (!engine_) return;
+    auto& stats = engine_->stats();
+    metrics_.gauge("hawker_checkout_commit_conflicts_total", "Optimistic commits that lost a version race",
+                   [&stats] { return static_cast<double>(stats.conflicts.load()); });
+    metrics_.gauge("hawker_checkout_commits_total", "Write-side commits by checkout",
+                   [&stats] { return static_cast<double>(stats.commits.load()); });
+    metrics_.gauge("hawker_checkout_redelivered_total", "Requests delivered again and skipped as already decided",
+                   [&stats] { return static_cast<double>(stats.redelivered.load()); });
   }
 
   Registry metrics_;
@@ -395,6 +521,9 @@ class EmbeddedServer final : public Server {
   std::unique_ptr<http::HttpServer> hls_http_;
   std::string ingest_secret_;
   stream::NginxProcessPtr nginx_;
+  bool gateway_ = true;
+  bool worker_ = true;
+  std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 };
 

@@ -1,10 +1,25 @@
-// Server: one hawker process on the embedded default — RocksDB purchase
-// queue and write store, SQLite read store, the gate and intake, checkout
-// workers, event tails (projection, gate), and the HTTP API.
+// Server: one hawker process. On the embedded default (no cluster URLs) it is
+// the whole platform: RocksDB purchase queue and write store, SQLite read and
+// show stores, the gate and intake, checkout workers, event tails
+// (projection, gate, live), the HTTP API, the live channels and the HLS
+// origin.
 //
-// start() opens everything under the data folder, recovers (orders waiting in
-// the queue or for payment are picked up again), and serves; stop() shuts
-// down in reverse order. Start and stop from one thread.
+// Cluster mode (nats_url and postgres_url both set, docs/OPERATIONS.md): the
+// queue is on NATS JetStream, the write, read and show stores on PostgreSQL,
+// and the role picks what this process runs:
+//   kGateway  HTTP API, WebSockets, HLS origin, the gate and intake (orders
+//             go to the shared queue); its event tails read the shared event
+//             log, so its viewers see every gateway's sales. It waits for the
+//             workers' projection instead of writing the read side.
+//   kWorker   checkout workers and the read-side projection; its HTTP
+//             listener answers only /healthz and /metrics.
+//   kAll      both (`hawker serve --nats ... --postgres ...`).
+// Each cluster gateway takes a node number from the write store at start, so
+// order ids made by different gateways never collide.
+//
+// start() opens everything, recovers (orders waiting in the queue or for
+// payment are picked up again), and serves; stop() shuts down in reverse
+// order. Start and stop from one thread.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +32,18 @@
 
 namespace hawker::app {
 
+enum class NodeRole : uint8_t { kAll, kGateway, kWorker };
+
 struct ServeOptions {
+  NodeRole role = NodeRole::kAll;  // only cluster mode may run a part
+  // Cluster mode: both set, or neither (the embedded default).
+  std::string nats_url;      // JetStream, comma-separated nats://HOST:PORT of its nodes
+  std::string postgres_url;  // libpq connection string or URI
+  std::string cluster_name = "hawker";  // prefix of the JetStream stream, bucket and consumer
+  int nats_replicas = 1;                // 3 on a 3-node JetStream cluster
+  int postgres_pool = 8;                // write-store connections per process
+  int ack_wait_ms = 30'000;             // a crashed worker's orders come back after this
+
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "hawker-data";
   std::string secret_file;  // default DATA/jwt.secret

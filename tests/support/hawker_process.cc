@@ -316,8 +316,12 @@ bool HawkerProcess::restart() {
 }
 
 bool HawkerProcess::launch(uint16_t port) {
-  std::vector<std::string> args = {hawker_binary(), "--log-level", "info", "serve", "--listen", "127.0.0.1:" + std::to_string(port),
-                                   "--data", data_dir_};
+  std::vector<std::string> args = {hawker_binary(), "--log-level", "info", options_.command,
+                                   "--listen", "127.0.0.1:" + std::to_string(port), "--data", data_dir_};
+  if (!options_.secret_file.empty()) {
+    args.push_back("--secret-file");
+    args.push_back(options_.secret_file);
+  }
   // The HLS origin on a free port too, unless the test sets it (parallel
   // test processes must not fight over the default 8081).
   if (std::find(options_.extra_args.begin(), options_.extra_args.end(), "--hls-listen") == options_.extra_args.end()) {
@@ -325,7 +329,7 @@ bool HawkerProcess::launch(uint16_t port) {
     args.push_back("127.0.0.1:0");
   }
   for (const auto& extra : options_.extra_args) args.push_back(extra);
-  std::string marker = "==== hawker serve on port " + std::to_string(port) + " ====\n";
+  std::string marker = "==== hawker " + options_.command + " on port " + std::to_string(port) + " ====\n";
   std::error_code size_error;
   const auto log_size = std::filesystem::file_size(log_path_, size_error);
   launch_log_offset_ = size_error ? 0 : static_cast<size_t>(log_size);
@@ -396,7 +400,7 @@ bool HawkerProcess::listening_since_launch() const {
 }
 
 std::string HawkerProcess::secret() const {
-  std::string text = read_file(data_dir_ + "/jwt.secret");
+  std::string text = read_file(options_.secret_file.empty() ? data_dir_ + "/jwt.secret" : options_.secret_file);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
   return text;
 }
@@ -461,7 +465,12 @@ CommandOutput run_hawker(const std::vector<std::string>& arguments, int timeout_
 }
 
 std::string HawkerProcess::token(const std::string& sub, const std::string& role) const {
-  CommandOutput run = run_hawker({"token", "--sub", sub, "--role", role, "--data", data_dir_}, kTokenTimeoutMs);
+  const std::vector<std::string> source = options_.secret_file.empty()
+                                              ? std::vector<std::string>{"--data", data_dir_}
+                                              : std::vector<std::string>{"--secret-file", options_.secret_file};
+  std::vector<std::string> arguments = {"token", "--sub", sub, "--role", role};
+  arguments.insert(arguments.end(), source.begin(), source.end());
+  CommandOutput run = run_hawker(arguments, kTokenTimeoutMs);
   if (run.exit_code != 0) return {};
   std::string out = std::move(run.out);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();

@@ -59,7 +59,11 @@ HttpReply http_call(uint16_t port, std::string_view method, std::string_view tar
                     std::string_view body, int timeout_ms);
 
 struct HawkerOptions {
-  std::vector<std::string> extra_args;  // appended to `hawker serve ...`
+  std::string command = "serve";        // or gateway, worker (cluster roles)
+  std::vector<std::string> extra_args;  // appended to `hawker COMMAND ...`
+  // The JWT secret file the server is given (--secret-file, added to the
+  // arguments) and token() signs with; empty: DIR/data/jwt.secret.
+  std::string secret_file;
   int ready_timeout_ms = 30'000;        // for /healthz after a (re)start
   int stop_timeout_ms = 15'000;         // SIGTERM grace before SIGKILL
   int request_timeout_ms = 15'000;      // per HTTP call

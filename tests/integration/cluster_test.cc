@@ -1,0 +1,272 @@
+// Cluster mode end to end, every part a real process on loopback: PostgreSQL,
+// NATS JetStream, two `hawker gateway`s and two `hawker worker`s sharing them,
+// and a Stripe-style fake processor (outside the platform) that records every
+// charge by idempotency key.
+//
+// Buyers click on both gateways while viewers watch on both; mid-spike one
+// worker is SIGKILLed. Afterwards every 202 must reach exactly one final
+// state, the stock must be conserved and not oversold, nobody charged twice,
+// and the viewers on both gateways must have seen the same final stock.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "core/ids.h"
+#include "support/child.h"
+#include "support/fake_processor.h"
+#include "support/hawker_process.h"
+#include "support/nats_server.h"
+#include "support/postgres_server.h"
+#include "support/ws_client.h"
+
+namespace hawker::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kAckWaitMs = 3'000;       // a killed worker's orders come back this soon
+constexpr int kClickAttemptsMax = 20;   // a click resent (same key) while a part restarts
+constexpr int kFinalTimeoutMs = 90'000;  // bound on every order reaching its final state
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    nats_ = NatsServer::shared(&why);
+    ASSERT_NE(nats_, nullptr) << why;
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    Result<std::string> conninfo = shared_database_for("hawker_cluster_", std::string(test->name()) + random_hex(8));
+    ASSERT_TRUE(conninfo.ok()) << conninfo.error().message;
+    conninfo_ = *conninfo;
+    prefix_ = unique_prefix(test->name());
+    folder_ = make_temp_folder("hawker-cluster", why);
+    ASSERT_FALSE(folder_.empty()) << why;
+    secret_file_ = folder_ + "/jwt.secret";
+    std::ofstream(secret_file_) << random_hex(32) << "\n";
+    std::filesystem::permissions(secret_file_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    ASSERT_TRUE(processor_.start());
+  }
+
+  void TearDown() override {
+    for (auto& part : parts_) part.reset();
+    processor_.stop();
+    std::error_code ignored;
+    if (!folder_.empty()) std::filesystem::remove_all(folder_, ignored);
+  }
+
+  std::vector<std::string> cluster_args() const {
+    return {"--nats", nats_->url(), "--postgres", conninfo_, "--cluster-name", prefix_, "--ack-wait-ms",
+            std::to_string(kAckWaitMs)};
+  }
+
+  HawkerProcess* start_part(const std::string& command) {
+    HawkerOptions options;
+    options.command = command;
+    options.secret_file = secret_file_;
+    options.extra_args = cluster_args();
+    if (command == "worker") {
+      for (const char* extra : {"--workers", "2", "--payment-url"}) options.extra_args.push_back(extra);
+      options.extra_args.push_back(processor_.url());
+    }
+    parts_.push_back(std::make_unique<HawkerProcess>(options));
+    HawkerProcess* part = parts_.back().get();
+    EXPECT_TRUE(part->start()) << command << ": " << part->error();
+    return part;
+  }
+
+  NatsServer* nats_ = nullptr;
+  std::string conninfo_;
+  std::string prefix_;
+  std::string folder_;
+  std::string secret_file_;
+  FakeProcessor processor_;
+  std::vector<std::unique_ptr<HawkerProcess>> parts_;
+};
+
+struct Sale {
+  std::string show;
+  std::string product;
+};
+
+Sale open_sale(HawkerProcess& gateway, const std::string& seller, int64_t stock) {
+  const std::string token = gateway.token(seller, "seller");
+  HttpReply product = gateway.post(
+      "/v1/products", json::serialize(json::object{{"title", "Drop"}, {"price_cents", 1500}, {"stock", stock}}), token);
+  EXPECT_EQ(product.status, 201) << product.describe();
+  HttpReply show = gateway.post("/v1/shows", R"({"title":"Cluster drop"})", token);
+  EXPECT_EQ(show.status, 201) << show.describe();
+  if (product.status != 201 || show.status != 201) return {};
+  Sale sale{std::string(show.json().at("id").as_string()), std::string(product.json().at("id").as_string())};
+  HttpReply pinned = gateway.post("/v1/shows/" + sale.show + "/showcase",
+                                  json::serialize(json::object{{"product_id", sale.product}}), token);
+  EXPECT_EQ(pinned.status, 200) << pinned.describe();
+  return sale;
+}
+
+// The last `available` a viewer was sent for the product, reading until the
+// connection has been quiet for `quiet_ms`.
+int64_t last_available(WsClient& viewer, const std::string& product, int64_t start, int quiet_ms) {
+  int64_t available = start;
+  while (auto frame = viewer.read(quiet_ms)) {
+    json::value value = json::parse(*frame);
+    const json::object& object = value.as_object();
+    if (object.at("type").as_string() == "inventory" && object.at("product_id").as_string() == product)
+      available = object.at("available").as_int64();
+  }
+  return available;
+}
+
+TEST_F(ClusterTest, MissingClusterFlagsAreClearErrors) {
+  struct Case {
+    std::vector<std::string> arguments;
+    const char* says;
+  };
+  const std::string data = folder_ + "/bad-flags";
+  const Case cases[] = {
+      {{"gateway", "--data", data}, "--nats is required"},
+      {{"worker", "--nats", nats_->url(), "--data", data}, "--postgres is required"},
+      {{"serve", "--nats", nats_->url(), "--data", data, "--listen", "127.0.0.1:0"},
+       "cluster mode needs both --nats and --postgres"},
+      {{"gateway", "--nats", nats_->url(), "--postgres", conninfo_, "--cluster-name", prefix_, "--data", data,
+        "--listen", "127.0.0.1:0", "--hls-listen", ""},
+       "pass --secret-file"},
+  };
+  for (const Case& c : cases) {
+    const CommandOutput run = run_hawker(c.arguments, 30'000);
+    EXPECT_NE(run.exit_code, 0) << c.arguments[0] << ": " << run.err;
+    EXPECT_NE(run.err.find(c.says), std::string::npos) << run.err;
+  }
+}
+
+TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash) {
+  constexpr int64_t kStock = 150;
+  constexpr int kBuyers = 450;
+  constexpr int kClientThreads = 6;
+
+  HawkerProcess* worker_a = start_part("worker");
+  HawkerProcess* worker_b = start_part("worker");
+  HawkerProcess* gateway_a = start_part("gateway");
+  ASSERT_FALSE(HasFailure());
+  const Sale sale = open_sale(*gateway_a, "cluster-seller", kStock);
+  ASSERT_FALSE(sale.show.empty());
+  HawkerProcess* gateway_b = start_part("gateway");
+  ASSERT_FALSE(HasFailure());
+  std::vector<HawkerProcess*> gateways = {gateway_a, gateway_b};
+
+  // A viewer on each gateway.
+  const std::string live = "/v1/shows/" + sale.show + "/live";
+  WsClient viewer_a, viewer_b;
+  ASSERT_TRUE(viewer_a.connect(gateway_a->port(), live));
+  ASSERT_TRUE(viewer_b.connect(gateway_b->port(), live));
+  for (WsClient* viewer : {&viewer_a, &viewer_b}) {
+    auto hello = viewer->read_type("hello");
+    ASSERT_TRUE(hello.has_value());
+    EXPECT_EQ(hello->at("product").as_object().at("available").as_int64(), kStock);
+  }
+
+  // The buyers, spread over both gateways; worker A dies a third of the way in.
+  std::vector<std::string> tokens(kBuyers);
+  for (int buyer = 0; buyer < kBuyers; ++buyer)
+    tokens[buyer] = gateway_a->token("cluster-buyer-" + std::to_string(buyer));
+  std::mutex mutex;
+  std::vector<std::pair<int, std::string>> accepted;  // (buyer, order id) answered 202
+  std::map<int, int> answers;         // final HTTP status of each click
+  std::atomic<int> next{0};
+  std::atomic<bool> killed{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClientThreads; ++t)
+    clients.emplace_back([&] {
+      for (int buyer = next++; buyer < kBuyers; buyer = next++) {
+        if (buyer == kBuyers / 3 && !killed.exchange(true)) worker_a->kill9();
+        HawkerProcess* gateway = gateways[buyer % 2];
+        const std::string body =
+            json::serialize(json::object{{"product_id", sale.product}, {"quantity", 1}, {"payment_token", "tok_visa"}});
+        HttpReply reply;
+        for (int attempt = 0; attempt < kClickAttemptsMax; ++attempt) {
+          reply = gateway->post("/v1/orders", body, tokens[buyer], {{"Idempotency-Key", "click-" + std::to_string(buyer)}});
+          if (reply.status != 0 && reply.status < 500) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        std::lock_guard lock(mutex);
+        ++answers[reply.status];
+        if (reply.status == 202) accepted.emplace_back(buyer, std::string(reply.json().at("order_id").as_string()));
+      }
+    });
+  for (auto& client : clients) client.join();
+  for (const auto& [status, count] : answers)
+    EXPECT_TRUE(status == 202 || status == 409) << count << " clicks answered " << status;
+  ASSERT_GE(accepted.size(), static_cast<size_t>(kStock)) << "the gate turned buyers away before the stock was gone";
+
+  // Every 202 reaches exactly one final state (the killed worker's orders
+  // after the ack wait, on the surviving worker), read back by its buyer.
+  std::map<std::string, std::string> final_status;  // order id -> confirmed | rejected:<reason>
+  const bool all_final = eventually(
+      [&] {
+        for (size_t i = 0; i < accepted.size(); ++i) {
+          const auto& [buyer, order_id] = accepted[i];
+          if (final_status.count(order_id)) continue;
+          HttpReply order = gateways[i % 2]->get("/v1/orders/" + order_id, tokens[buyer]);
+          if (order.status != 200) continue;
+          const json::object fields = order.json().as_object();
+          const std::string status(fields.at("status").as_string());
+          if (status == "confirmed") final_status[order_id] = status;
+          if (status == "rejected") final_status[order_id] = "rejected:" + std::string(fields.at("reason").as_string());
+        }
+        return final_status.size() == accepted.size();
+      },
+      kFinalTimeoutMs, 200);
+  ASSERT_TRUE(all_final) << final_status.size() << " of " << accepted.size() << " orders final";
+  std::set<std::string> ids;
+  for (const auto& [buyer, order_id] : accepted) ids.insert(order_id);
+  EXPECT_EQ(ids.size(), accepted.size()) << "two clicks got the same order id";
+  int64_t confirmed = 0;
+  std::map<std::string, int> outcomes;
+  for (const auto& [order_id, status] : final_status) {
+    ++outcomes[status];
+    if (status == "confirmed") ++confirmed;
+  }
+  std::fprintf(stderr, "cluster spike: %zu accepted, %d turned away 409,", accepted.size(), answers[409]);
+  for (const auto& [status, count] : outcomes) std::fprintf(stderr, " %d %s", count, status.c_str());
+  std::fprintf(stderr, "\n");
+  for (const auto& [status, count] : outcomes)
+    EXPECT_TRUE(status == "confirmed" || status == "rejected:sold_out") << count << " orders ended " << status;
+  // Demand (one unit per buyer) exceeds the stock: all of it sells, no more.
+  EXPECT_EQ(confirmed, kStock);
+
+  // Stock conserved and not oversold, on the write side.
+  HttpReply books = gateway_b->get("/v1/products/" + sale.product + "/inventory",
+                                   gateway_b->token("cluster-seller", "seller"));
+  ASSERT_EQ(books.status, 200) << books.describe();
+  const json::object counts = books.json().as_object();
+  EXPECT_EQ(counts.at("sold").as_int64(), kStock);
+  EXPECT_EQ(counts.at("reserved").as_int64(), 0);
+  EXPECT_EQ(counts.at("available").as_int64(), 0);
+  EXPECT_EQ(counts.at("available").as_int64() + counts.at("reserved").as_int64() + counts.at("sold").as_int64(),
+            counts.at("initial").as_int64() + counts.at("restocked").as_int64());
+
+  // Nobody charged twice: one approved charge per confirmed order, each key
+  // charged by one worker even when the other died holding it.
+  EXPECT_EQ(processor_.charges_succeeded(), static_cast<size_t>(kStock));
+  EXPECT_EQ(processor_.charges_stored(), static_cast<size_t>(kStock));
+
+  // The viewers on both gateways saw the same final stock.
+  EXPECT_EQ(last_available(viewer_a, sale.product, kStock, 1'500), 0);
+  EXPECT_EQ(last_available(viewer_b, sale.product, kStock, 1'500), 0);
+  EXPECT_TRUE(worker_b->running());
+}
+
+}  // namespace
+}  // namespace hawker::testing
