@@ -41,6 +41,7 @@ using Outcome = ClickRecord::Outcome;
 
 // Bounds.
 constexpr int kSetupTimeoutMs = 15'000;        // each setup call
+constexpr size_t kServersMax = 64;             // --url entries
 constexpr auto kExchangeTimeout = std::chrono::seconds(30);  // each HTTP exchange of the spike
 constexpr int kTransportAttempts = 3;          // a click whose connection failed is resent (same key) this often
 constexpr int k429Retries = 5;                 // a click answered 429 is retried after Retry-After this often
@@ -178,8 +179,8 @@ class Viewer;
 
 class Run {
  public:
-  Run(asio::io_context& io, const Options& options, tcp::endpoint endpoint, std::string host_header)
-      : io_(io), options_(options), endpoint_(endpoint), host_header_(std::move(host_header)), timer_(io),
+  Run(asio::io_context& io, const Options& options, std::vector<tcp::endpoint> endpoints, std::string host_header)
+      : io_(io), options_(options), endpoints_(std::move(endpoints)), host_header_(std::move(host_header)), timer_(io),
         poll_timer_(io), progress_timer_(io), deadline_timer_(io), phase_timer_(io) {}
 
   // Inputs prepared by run_spike.
@@ -212,7 +213,9 @@ class Run {
     return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0_).count();
   }
   const std::string& host_header() const { return host_header_; }
-  const tcp::endpoint& endpoint() const { return endpoint_; }
+  // The servers take turns: connection i (clicks, polls, viewers alike) goes
+  // to server i mod their count.
+  const tcp::endpoint& endpoint(size_t i) const { return endpoints_[i % endpoints_.size()]; }
 
  private:
   void open_viewers();
@@ -236,7 +239,7 @@ class Run {
 
   asio::io_context& io_;
   const Options& options_;
-  tcp::endpoint endpoint_;
+  std::vector<tcp::endpoint> endpoints_;
   std::string host_header_;
   asio::steady_timer timer_, poll_timer_, progress_timer_, deadline_timer_, phase_timer_;
   SteadyClock::time_point t0_ = SteadyClock::now();
@@ -269,7 +272,7 @@ class Viewer : public std::enable_shared_from_this<Viewer> {
 
   void start(const std::string& target) {
     target_ = target;
-    ws_.next_layer().async_connect(run_.endpoint(), [self = shared_from_this()](beast::error_code ec) {
+    ws_.next_layer().async_connect(run_.endpoint(index_), [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->run_.on_viewer_open(false, "connect: " + ec.message());
       beast::error_code ignored;
       self->ws_.next_layer().set_option(tcp::no_delay(true), ignored);
@@ -338,12 +341,13 @@ void Run::start() {
   attempts_.assign(offsets_.size(), 0);
   throttles_.assign(offsets_.size(), 0);
   for (int i = 0; i < options_.connections; ++i)
-    idle_clicks_.push_back(std::make_shared<HttpConnection>(io_, endpoint_));
+    idle_clicks_.push_back(std::make_shared<HttpConnection>(io_, endpoint(static_cast<size_t>(i))));
   // Pollers: a quarter as many as the click connections (8 to 256). Under a
   // flood each poll waits its turn like a click, so too few pollers would
   // measure the spike's own polling, not the server.
   const int pollers = std::clamp(options_.connections / 4, 8, 256);
-  for (int i = 0; i < pollers; ++i) idle_polls_.push_back(std::make_shared<HttpConnection>(io_, endpoint_));
+  for (int i = 0; i < pollers; ++i)
+    idle_polls_.push_back(std::make_shared<HttpConnection>(io_, endpoint(static_cast<size_t>(i))));
   t0_ = SteadyClock::now();  // until the clicks start: the viewers' ramp
   open_viewers();
 }
@@ -705,13 +709,23 @@ void Run::finish() {
 
 Result<Results> run_spike(const Options& options) {
   // ---- Options: every bad one is a clear error before anything is sent.
-  std::string address = options.url;
-  if (address.starts_with("http://")) address = address.substr(7);
-  while (!address.empty() && address.back() == '/') address.pop_back();
-  std::string host;
-  uint16_t port = 0;
-  if (!split_host_port(address, host, port) || port == 0)
-    return make_error(ErrorCode::kInvalid, "--url must be HOST:PORT (or http://HOST:PORT), got '" + options.url + "'");
+  std::vector<std::pair<std::string, uint16_t>> servers;  // the first also sets the sale up
+  for (size_t from = 0; from <= options.url.size();) {
+    size_t comma = std::min(options.url.find(',', from), options.url.size());
+    std::string address = options.url.substr(from, comma - from);
+    from = comma + 1;
+    if (address.starts_with("http://")) address = address.substr(7);
+    while (!address.empty() && address.back() == '/') address.pop_back();
+    std::string server_host;
+    uint16_t server_port = 0;
+    if (!split_host_port(address, server_host, server_port) || server_port == 0)
+      return make_error(ErrorCode::kInvalid,
+                        "--url must be HOST:PORT (or http://HOST:PORT), comma-separated for several, got '" +
+                            options.url + "'");
+    servers.emplace_back(server_host, server_port);
+  }
+  if (servers.size() > kServersMax) return make_error(ErrorCode::kInvalid, "--url names more than 64 servers");
+  const auto& [host, port] = servers.front();
   auto arrival = parse_arrival(options.arrival);
   if (!arrival) return arrival.error();
   if (options.buyers < 1 || options.buyers > kCountsMax) return make_error(ErrorCode::kInvalid, "--buyers must be 1 to 10000000");
@@ -765,9 +779,13 @@ Result<Results> run_spike(const Options& options) {
   asio::io_context io(1);
   tcp::resolver resolver(io);
   beast::error_code resolve_error;
-  auto endpoints = resolver.resolve(host, std::to_string(port), resolve_error);
-  if (resolve_error || endpoints.empty()) return make_error(ErrorCode::kInvalid, "cannot resolve " + host);
-  Run run(io, options, *endpoints.begin(), host + ":" + std::to_string(port));
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& [server_host, server_port] : servers) {
+    auto resolved = resolver.resolve(server_host, std::to_string(server_port), resolve_error);
+    if (resolve_error || resolved.empty()) return make_error(ErrorCode::kInvalid, "cannot resolve " + server_host);
+    endpoints.push_back(*resolved.begin());
+  }
+  Run run(io, options, std::move(endpoints), host + ":" + std::to_string(port));
   run.arrival = *arrival;
   run.arrival_window_us = arrival->kind == Arrival::Kind::kRamp
                               ? arrival->ramp_us
@@ -791,7 +809,8 @@ Result<Results> run_spike(const Options& options) {
   // ---- The spike.
   Results& results = run.results;
   results.started_at = iso_now();
-  results.url = host + ":" + std::to_string(port);
+  for (const auto& [server_host, server_port] : servers)
+    results.url += (results.url.empty() ? "" : ",") + server_host + ":" + std::to_string(server_port);
   results.product_id = product_id;
   results.show_id = show_id;
   results.arrival = describe(*arrival);

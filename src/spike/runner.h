@@ -25,7 +25,9 @@
 namespace hawker::spike {
 
 struct Options {
-  std::string url = "127.0.0.1:8080";  // HOST:PORT, an http:// prefix is allowed
+  // HOST:PORT (an http:// prefix is allowed); several, comma-separated, take
+  // turns by connection (a cluster's gateways); the first sets the sale up.
+  std::string url = "127.0.0.1:8080";
   std::string secret_file;             // the server's JWT secret, to mint tokens
   int viewers = 0;
   int buyers = 1000;

@@ -103,6 +103,20 @@ TEST_F(SpikeTest, PerBuyerLimitCapsDoubleClicks) {
   EXPECT_EQ(number(r, {"books", "available"}), 60);
 }
 
+TEST_F(SpikeTest, SeveralUrlsTakeTurnsAndAreAllReported) {
+  // A cluster's gateways are given as a list; here the same server twice.
+  const std::string address = "127.0.0.1:" + std::to_string(server_->port());
+  const CommandOutput run = run_hawker({"spike", "--url", address + ",http://" + address + "/", "--data",
+                                        server_->data_dir(), "--out", out_, "--buyers", "60", "--stock", "20",
+                                        "--viewers", "6", "--connections", "4", "--arrival", "ramp:200ms"},
+                                       kSpikeTimeoutMs);
+  ASSERT_EQ(run.exit_code, 0) << describe(run);
+  const json::value r = results();
+  EXPECT_EQ(r.at("url").as_string(), address + "," + address);
+  EXPECT_EQ(number(r, {"finals", "confirmed"}), 20);
+  EXPECT_EQ(number(r, {"viewers", "saw_final"}), 6);
+}
+
 TEST_F(SpikeTest, ASaleThatCannotSellIsReportedFailed) {
   // Every card declines: nothing is confirmed though demand and stock are
   // there (a unit for every buyer, so no click can meet a sold-out edge while
@@ -145,6 +159,11 @@ TEST_F(SpikeTest, BadFlagsAreExit2WithAReasonAndCreateNothing) {
       run_hawker({"spike", "--url", "nowhere", "--data", server_->data_dir(), "--seller", seller}, kSpikeTimeoutMs);
   EXPECT_EQ(bad_url.exit_code, 2) << describe(bad_url);
   EXPECT_NE(bad_url.err.find("--url must be HOST:PORT"), std::string::npos) << describe(bad_url);
+  const CommandOutput bad_second = run_hawker({"spike", "--url", "127.0.0.1:" + std::to_string(server_->port()) + ",",
+                                               "--data", server_->data_dir(), "--seller", seller},
+                                              kSpikeTimeoutMs);
+  EXPECT_EQ(bad_second.exit_code, 2) << describe(bad_second);
+  EXPECT_NE(bad_second.err.find("comma-separated for several"), std::string::npos) << describe(bad_second);
   // Without the secret no token can be minted.
   const CommandOutput no_secret =
       run_hawker({"spike", "--url", "127.0.0.1:" + std::to_string(server_->port()), "--seller", seller}, kSpikeTimeoutMs);
