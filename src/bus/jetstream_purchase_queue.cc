@@ -7,9 +7,12 @@
 //   server before ack() returns.
 // - fetch() sends its own pull requests (CONSUMER.MSG.NEXT, no_wait with
 //   the caller's wait as expires) to an inbox of this object and reads until
-//   the server ends the request (404/408 status, or the batch is full): no
-//   client-side timer races the server's, so no request is left behind to
-//   lease messages to nobody. One fetch at a time per object: fetch_mutex_.
+//   the server ends the request (404/408 status, or the batch is full), or
+//   kPullEndGrace past its expiry (a server may drop an expired request
+//   unanswered). A request left behind can only deliver into this object's
+//   inbox, where the next fetch takes it; deliveries still in the inbox when
+//   the object is destroyed come back after the ack wait. One fetch at a time
+//   per object: fetch_mutex_.
 // - Fetched messages stay in leases_ (stream sequence -> latest delivery)
 //   until acked or released; their reply subjects are what the server needs.
 #include "bus/jetstream_purchase_queue.h"
@@ -43,6 +46,13 @@ constexpr size_t kFetchBatchMax = 4'096;     // one fetch
 constexpr int64_t kAckPendingMax = 1'000'000;  // leased at once, all workers
 constexpr int kReplyPendingMax = 2 * 65'536 + 64;
 constexpr milliseconds kFetchRetryPause{5};
+// How long past its expiry a pull request's end status is waited for. The
+// server (2.9 at least) sometimes drops an expired no_wait request without
+// answering it; waiting the whole request timeout then held the deliveries
+// already received (and the worker) for seconds. A request the server still
+// holds is harmless: whatever it delivers later lands in the same inbox and
+// is taken by the next fetch.
+constexpr milliseconds kPullEndGrace{100};
 constexpr int kReconnectWaitMs = 250;
 constexpr size_t kPrefixLengthMax = 64;
 
@@ -609,7 +619,8 @@ std::vector<Delivery> JetStreamPurchaseQueue::take(std::vector<MsgPtr>& received
 
 // One pull request: the server hands out up to `batch` ready requests (or
 // the first that become ready within `expires`) and ends the request with a
-// status, which this waits for (bounded by expires + the request timeout).
+// status, which this waits for (bounded by expires + kPullEndGrace, or by
+// the request timeout when it asked not to wait at all).
 Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, std::vector<MsgPtr>& received) {
   const std::string reply = fetch_inbox_ + std::to_string(++fetch_round_);
   std::string body = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true";
@@ -619,12 +630,13 @@ Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, st
   natsStatus status = natsConnection_PublishRequest(connection_, next_subject_.c_str(), reply.c_str(), body.data(),
                                                     static_cast<int>(body.size()));
   if (status != NATS_OK) return nats_error("pull request", status);
-  const auto until = Clock::now() + expires + options_.request_timeout;
+  const bool waits = expires.count() > 0;
+  const auto until = Clock::now() + expires + (waits ? kPullEndGrace : options_.request_timeout);
   size_t delivered = 0;
   while (delivered < batch) {
     const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
     if (left <= 0) {
-      if (!received.empty()) return {};
+      if (!received.empty() || waits) return {};
       return make_error(ErrorCode::kTimeout, "nats: pull request to " + consumer_ + " not answered within " +
                                                  std::to_string(options_.request_timeout.count()) + " ms");
     }
