@@ -74,23 +74,11 @@ case "$SECONDS_EACH" in '' | *[!0-9]* | 0) echo "compare: COMPARE_SECONDS must b
 bench_init compare
 WORK="$BENCH_WORK"
 PG_CLIENTS="${COMPARE_PG_CLIENTS:-1 8 64 256}"
-PG_BIN=/usr/lib/postgresql/15/bin
 STOCK=1000000000000 # 10^12: no run comes near selling out
 REDIS_CLIENTS=256
 
 # --- peers from Debian packages, installed if missing
-need_package() {
-  dpkg -s "$1" > /dev/null 2>&1 && return 0
-  [ "$(id -u)" = 0 ] || bench_die "package $1 is missing and installing it needs root: apt-get install -y $1"
-  bench_log "installing $1..."
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y "$1" > "$WORK/apt-$1.log" 2>&1; then
-    bench_log "apt-get install $1 failed; refreshing the package index once"
-    apt-get update > "$WORK/apt-update.log" 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "$1" > "$WORK/apt-$1.log" 2>&1 \
-      || { tail -5 "$WORK/apt-$1.log" >&2; bench_die "apt-get install -y $1 failed"; }
-  fi
-}
-for package in postgresql-15 postgresql-client-15 redis-server redis-tools wrk nginx; do need_package "$package"; done
+for package in postgresql-15 postgresql-client-15 redis-server redis-tools wrk nginx; do bench_need_package "$package"; done
 if [ ! -x "$PG_BIN/postgres" ] || [ ! -x "$PG_BIN/pgbench" ]; then bench_die "PostgreSQL 15 binaries not found in $PG_BIN"; fi
 [ -x "$BUILD/hawker" ] || bench_die "$BUILD/hawker is missing; build it: bash scripts/build.sh release hawker"
 
@@ -114,38 +102,10 @@ HAWKER_BATCH_COUNT=$(bench_hawker_metric 'hawker_intake_batch_size_count')
 bench_hawker_stop
 
 # --- 3. PostgreSQL synchronous checkout
-pg_as() {
-  if [ "$(id -u)" = 0 ]; then
-    (cd "$PG_WORK" && runuser -u postgres -- "$@")
-  else
-    (cd "$PG_WORK" && "$@")
-  fi
-}
-pg_psql() { pg_as "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@" postgres; }
-pg_stop() {
-  [ -f "$PG_WORK/data/postmaster.pid" ] || return 0
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -m fast -w -t 30 stop > /dev/null 2>&1 && return 0
-  bench_stop_pid "$(head -1 "$PG_WORK/data/postmaster.pid")" KILL
-}
 pg_start() {
-  # Its own folder: the postgres user must own it, and $WORK is root's alone.
-  PG_WORK=$(mktemp -d /tmp/hawker-compare-pg.XXXXXX)
-  # shellcheck disable=SC2016 # expanded when the hook runs
-  bench_at_exit 'if [ -n "${KEEP:-}" ] && [ "${KEEP:-}" != 0 ]; then echo "compare: kept $PG_WORK" >&2; else rm -rf "$PG_WORK"; fi'
-  bench_at_exit pg_stop
+  bench_pg_start
   cp bench/compare/schema.sql bench/compare/checkout.sql "$PG_WORK/"
-  if [ "$(id -u)" = 0 ]; then
-    id -u postgres > /dev/null 2>&1 || bench_die "no 'postgres' user (the postgresql-15 package creates it)"
-    chown -R postgres:postgres "$PG_WORK"
-  fi
-  PG_PORT=$(bench_free_port 18800)
-  pg_as "$PG_BIN/initdb" -D "$PG_WORK/data" -A trust -U postgres -E UTF8 --locale=C --no-instructions \
-    > "$WORK/initdb.log" 2>&1 || { tail -5 "$WORK/initdb.log" >&2; bench_die "initdb failed"; }
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -l "$PG_WORK/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_WORK -c max_connections=300" \
-    start > /dev/null 2>&1 || { tail -5 "$PG_WORK/postgres.log" >&2; bench_die "PostgreSQL did not start on 127.0.0.1:$PG_PORT"; }
-  [ "$(pg_psql -c 'SHOW fsync')/$(pg_psql -c 'SHOW synchronous_commit')" = on/on ] \
-    || bench_die "PostgreSQL is not at default durability (fsync, synchronous_commit)"
+  [ "$(id -u)" != 0 ] || chown postgres:postgres "$PG_WORK/schema.sql" "$PG_WORK/checkout.sql"
   pg_psql -v stock="$STOCK" -f "$PG_WORK/schema.sql"
   pg_psql -c 'VACUUM ANALYZE'
 }
@@ -176,7 +136,7 @@ done
 # Every committed checkout took exactly one unit and wrote exactly one order.
 PG_CHECK=$(pg_psql -c "SELECT (SELECT count(*) FROM orders) || ' orders, ' ||
   (SELECT sum($STOCK - stock) FROM inventory) || ' units taken'")
-pg_stop
+bench_pg_stop
 
 # --- 4. Redis seckill: Lua check-DECR-XADD, AOF always / everysec
 REDIS_PID=

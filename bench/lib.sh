@@ -15,6 +15,8 @@
 #     request, buyer tokens spread over 64 users);
 #   - wrk with the shared settings (WRK_THREADS, WRK_CONNECTIONS, WRK_DURATION)
 #     and parsing its requests/s;
+#   - PostgreSQL 15 (initdb in its own folder, default durability) and a
+#     nats-server with JetStream (file storage in the work folder);
 #   - a one-line description of the machine.
 # Only PIDs these helpers started are ever signalled; nothing is killed by name.
 # Everything listens on 127.0.0.1.
@@ -51,6 +53,19 @@ bench_init() {
   trap 'echo "$BENCH_NAME: error: line $LINENO: \`$BASH_COMMAND\` failed" >&2' ERR
   # shellcheck disable=SC2016 # expanded when the hook runs
   bench_at_exit 'if [ -n "${KEEP:-}" ] && [ "${KEEP:-}" != 0 ]; then echo "$BENCH_NAME: kept $BENCH_WORK" >&2; else rm -rf "$BENCH_WORK"; fi'
+}
+
+# bench_need_package PKG: installs the Debian package when it is missing (root only).
+bench_need_package() {
+  dpkg -s "$1" > /dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || bench_die "package $1 is missing and installing it needs root: apt-get install -y $1"
+  bench_log "installing $1..."
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y "$1" > "$BENCH_WORK/apt-$1.log" 2>&1; then
+    bench_log "apt-get install $1 failed; refreshing the package index once"
+    apt-get update > "$BENCH_WORK/apt-update.log" 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$1" > "$BENCH_WORK/apt-$1.log" 2>&1 \
+      || { tail -5 "$BENCH_WORK/apt-$1.log" >&2; bench_die "apt-get install -y $1 failed"; }
+  fi
 }
 
 bench_port_listening() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
@@ -223,4 +238,42 @@ bench_machine() {
   ram_gib=$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
   os=$(. /etc/os-release 2> /dev/null && echo "$PRETTY_NAME")
   echo "$(nproc) cores, ${model:-unknown CPU}, $ram_gib GiB RAM, Linux $(uname -r)${os:+, $os}"
+}
+
+# --- PostgreSQL 15 on loopback: bench_pg_start sets PG_WORK (its folder, owned
+# by the postgres user when root runs this) and PG_PORT; pg_psql runs SQL as
+# the postgres superuser on database postgres; stopped on exit.
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+pg_as() {
+  if [ "$(id -u)" = 0 ]; then
+    (cd "$PG_WORK" && runuser -u postgres -- "$@")
+  else
+    (cd "$PG_WORK" && "$@")
+  fi
+}
+pg_psql() { pg_as "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@" postgres; }
+bench_pg_stop() {
+  [ -f "$PG_WORK/data/postmaster.pid" ] || return 0
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -m fast -w -t 30 stop > /dev/null 2>&1 && return 0
+  bench_stop_pid "$(head -1 "$PG_WORK/data/postmaster.pid")" KILL
+}
+bench_pg_start() {
+  [ -x "$PG_BIN/postgres" ] || bench_die "PostgreSQL 15 binaries not found in $PG_BIN"
+  # Its own folder: the postgres user must own it, and $BENCH_WORK is root's alone.
+  PG_WORK=$(mktemp -d "/tmp/hawker-$BENCH_NAME-pg.XXXXXX")
+  # shellcheck disable=SC2016 # expanded when the hook runs
+  bench_at_exit 'if [ -n "${KEEP:-}" ] && [ "${KEEP:-}" != 0 ]; then echo "$BENCH_NAME: kept $PG_WORK" >&2; else rm -rf "$PG_WORK"; fi'
+  bench_at_exit bench_pg_stop
+  if [ "$(id -u)" = 0 ]; then
+    id -u postgres > /dev/null 2>&1 || bench_die "no 'postgres' user (the postgresql-15 package creates it)"
+    chown -R postgres:postgres "$PG_WORK"
+  fi
+  PG_PORT=$(bench_free_port 18800)
+  pg_as "$PG_BIN/initdb" -D "$PG_WORK/data" -A trust -U postgres -E UTF8 --locale=C --no-instructions \
+    > "$BENCH_WORK/initdb.log" 2>&1 || { tail -5 "$BENCH_WORK/initdb.log" >&2; bench_die "initdb failed"; }
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -l "$PG_WORK/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_WORK -c max_connections=300" \
+    start > /dev/null 2>&1 || { tail -5 "$PG_WORK/postgres.log" >&2; bench_die "PostgreSQL did not start on 127.0.0.1:$PG_PORT"; }
+  [ "$(pg_psql -c 'SHOW fsync')/$(pg_psql -c 'SHOW synchronous_commit')" = on/on ] \
+    || bench_die "PostgreSQL is not at default durability (fsync, synchronous_commit)"
 }
