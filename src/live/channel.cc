@@ -29,7 +29,7 @@ ShowChannel::ShowChannel(uint64_t show_id, std::string seller, json::object show
       seller_(std::move(seller)),
       options_(options),
       show_(std::move(show)),
-      chat_(seller_, clock, options.chat) {
+      chat_(seller_, clock, options.chat, options.node_id) {
   assert(options_.history_max > 0);
   assert(options_.subscribers_max > 0);
 }
@@ -224,6 +224,18 @@ Result<ChatMessage> ShowChannel::post_chat(std::string_view user, std::string_vi
   }
   drain();
   return message;
+}
+
+Status ShowChannel::post_relayed_chat(const ChatMessage& message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (Status valid = chat_.accept_relayed(message); !valid) return valid;
+    chat_tail_.push_back(message);
+    while (chat_tail_.size() > options_.chat_tail_max) chat_tail_.pop_front();
+    (void)broadcast_locked("chat", message.to_json());
+  }
+  drain();
+  return ok_status();
 }
 
 Result<uint64_t> ShowChannel::delete_chat(std::string_view actor, uint64_t message_id) {

@@ -62,6 +62,7 @@ struct ChannelOptions {
   size_t chat_tail_max = kChatTailMax;
   size_t subscribers_max = kSubscribersPerShowMax;
   ChatLimits chat;
+  uint32_t node_id = 0;  // the high bits of this node's chat ids (ChatRoom)
 };
 
 class ShowChannel {
@@ -116,6 +117,9 @@ class ShowChannel {
   // --- Chat (policy: ChatRoom) ----------------------------------------------
 
   Result<ChatMessage> post_chat(std::string_view user, std::string_view text);
+  // A message another node posted (ChatRoom::accept_relayed checks it): kept
+  // in the chat tail and broadcast as `chat`, exactly as it was sent there.
+  Status post_relayed_chat(const ChatMessage& message);
   // Broadcasts `chat_deleted {id}`; returns its seq.
   Result<uint64_t> delete_chat(std::string_view actor, uint64_t message_id);
   Status mute(std::string_view actor, std::string_view user);

@@ -29,6 +29,17 @@ bool is_blank(std::string_view text) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; });
 }
 
+// Valid UTF-8, not blank, at most kChatTextCodePointsMax code points.
+Status check_text(std::string_view text) {
+  auto code_points = count_code_points(text);
+  if (!code_points) return code_points.error();
+  if (is_blank(text)) return make_error(ErrorCode::kInvalid, "text is empty");
+  if (*code_points > kChatTextCodePointsMax)
+    return make_error(ErrorCode::kInvalid,
+                      "text is longer than " + std::to_string(kChatTextCodePointsMax) + " characters");
+  return ok_status();
+}
+
 }  // namespace
 
 boost::json::object ChatMessage::to_json() const {
@@ -75,8 +86,12 @@ Result<size_t> count_code_points(std::string_view text) {
   return count;
 }
 
-ChatRoom::ChatRoom(std::string seller, const Clock& clock, ChatLimits limits)
-    : seller_(std::move(seller)), clock_(clock), limits_(limits) {
+ChatRoom::ChatRoom(std::string seller, const Clock& clock, ChatLimits limits, uint32_t node_id)
+    : seller_(std::move(seller)),
+      clock_(clock),
+      limits_(limits),
+      id_base_(uint64_t{node_id} << kChatIdCounterBits) {
+  assert(node_id <= kNodeIdMax);
   assert(limits_.burst > 0);
   assert(limits_.refill_interval_us > 0);
 }
@@ -88,25 +103,35 @@ Result<ChatMessage> ChatRoom::post(std::string_view user, std::string_view text)
   const int64_t now_us = clock_.now_us();
   if (Status token = take_token(user, now_us); !token) return token.error();
 
-  auto code_points = count_code_points(text);
-  if (!code_points) return code_points.error();
-  if (is_blank(text)) return make_error(ErrorCode::kInvalid, "text is empty");
-  if (*code_points > kChatTextCodePointsMax)
-    return make_error(ErrorCode::kInvalid,
-                      "text is longer than " + std::to_string(kChatTextCodePointsMax) + " characters");
+  if (Status valid = check_text(text); !valid) return valid.error();
   if (contains_blocked_word(text)) return make_error(ErrorCode::kInvalid, "text contains a blocked word");
+  if (last_id_ >= kChatIdCounterMax) return make_error(ErrorCode::kOverloaded, "this show's chat ids are used up");
 
   ChatMessage message;
-  message.id = ++last_id_;
+  message.id = id_base_ | ++last_id_;
   message.user = std::string(user);
   message.text = std::string(text);
   message.ts_ms = now_us / 1000;
   return message;
 }
 
+Status ChatRoom::accept_relayed(const ChatMessage& message) const {
+  if (message.id == 0 || (message.id & kChatIdCounterMax) == 0 ||
+      (message.id >> kChatIdCounterBits) > kNodeIdMax)
+    return make_error(ErrorCode::kInvalid, "bad chat message id");
+  if ((message.id & ~kChatIdCounterMax) == id_base_)
+    return make_error(ErrorCode::kConflict, "a relayed chat message carries this node's id");
+  if (message.user.empty() || message.user.size() > kChatUserBytesMax)
+    return make_error(ErrorCode::kInvalid, "bad chat user");
+  return check_text(message.text);
+}
+
 Result<uint64_t> ChatRoom::delete_message(std::string_view actor, uint64_t message_id) {
   if (Status allowed = check_seller(actor); !allowed) return allowed.error();
-  if (message_id == 0 || message_id > last_id_) return make_error(ErrorCode::kNotFound, "no such message");
+  if ((message_id & kChatIdCounterMax) == 0 || (message_id >> kChatIdCounterBits) > kNodeIdMax)
+    return make_error(ErrorCode::kNotFound, "no such message");
+  const bool ours = (message_id & ~kChatIdCounterMax) == id_base_;
+  if (ours && (message_id & kChatIdCounterMax) > last_id_) return make_error(ErrorCode::kNotFound, "no such message");
   return message_id;
 }
 

@@ -15,8 +15,14 @@
 //    characters exactly), is kInvalid. A word is a maximal run of ASCII letters,
 //    digits, '_' and non-ASCII characters, so "spam" blocks "SPAM!" but not
 //    "spammer".
-//  - Messages get increasing ids (1, 2, ...). Only the seller may delete one,
-//    mute or unmute a user, or set the blocked words (else kForbidden).
+//  - Messages get increasing ids: node_id << kChatIdCounterBits, plus 1, 2, ...
+//    (node 0: plain 1, 2, ...), so ids issued by the gateways of a cluster
+//    (LiveHub's node id) never collide and stay below 2^53 (exact in a
+//    JavaScript number). Only the seller may delete one, mute or unmute a
+//    user, or set the blocked words (else kForbidden).
+//  - accept_relayed() takes a message another node already posted: its shape
+//    is checked (id, user, text as above) but not the rate limit, mutes or
+//    blocked words: the node that posted it applied those.
 //  - Every table has a bound (k...Max below): users with a full bucket are
 //    forgotten when the table is full.
 //
@@ -44,6 +50,10 @@ inline constexpr size_t kBlockedWordsMax = 1000;
 inline constexpr size_t kBlockedWordBytesMax = 64;
 inline constexpr size_t kMutedUsersMax = 10'000;
 inline constexpr size_t kRateLimitedUsersMax = 100'000;
+// Chat ids: a node id (20 bits) above a per-show counter (33 bits): < 2^53.
+inline constexpr int kChatIdCounterBits = 33;
+inline constexpr uint64_t kChatIdCounterMax = (uint64_t{1} << kChatIdCounterBits) - 1;
+inline constexpr uint32_t kNodeIdMax = (uint32_t{1} << 20) - 1;
 
 struct ChatLimits {
   int64_t burst = 5;                       // messages a user may send at once
@@ -66,13 +76,22 @@ Result<size_t> count_code_points(std::string_view text);
 
 class ChatRoom {
  public:
-  ChatRoom(std::string seller, const Clock& clock, ChatLimits limits = {});
+  // `node_id` (0..kNodeIdMax) goes into the high bits of every id issued here.
+  ChatRoom(std::string seller, const Clock& clock, ChatLimits limits = {}, uint32_t node_id = 0);
 
   // Checks `text` from `user` against the policy; on success the message with
   // its new id and timestamp (the caller broadcasts it).
   Result<ChatMessage> post(std::string_view user, std::string_view text);
 
-  // Returns the id to announce in `chat_deleted`. kNotFound for an id never issued.
+  // A message posted on another node (its id, user, text and ts as sent).
+  // kInvalid when its shape is wrong (id 0 or >= 2^53, bad user or text);
+  // kConflict when its id carries this room's node id (a loop, or two nodes
+  // sharing a node id).
+  Status accept_relayed(const ChatMessage& message) const;
+
+  // Returns the id to announce in `chat_deleted`. kNotFound for 0, or an id
+  // of this node's that was never issued; ids of other nodes are taken on trust
+  // (this node may have missed the message).
   Result<uint64_t> delete_message(std::string_view actor, uint64_t message_id);
 
   Status mute(std::string_view actor, std::string_view user);
@@ -86,7 +105,8 @@ class ChatRoom {
   bool contains_blocked_word(std::string_view text) const;
 
   const std::string& seller() const { return seller_; }
-  uint64_t last_id() const { return last_id_; }
+  // The last id this room issued (0: none).
+  uint64_t last_id() const { return last_id_ == 0 ? 0 : id_base_ | last_id_; }
   size_t rate_limited_users() const { return buckets_.size(); }
 
  private:
@@ -103,7 +123,8 @@ class ChatRoom {
   std::string seller_;
   const Clock& clock_;
   ChatLimits limits_;
-  uint64_t last_id_ = 0;
+  const uint64_t id_base_;  // node_id << kChatIdCounterBits
+  uint64_t last_id_ = 0;    // the counter part of the last id issued
   std::unordered_map<std::string, Bucket> buckets_;
   std::unordered_set<std::string> muted_;
   std::unordered_set<std::string> blocked_words_;  // ASCII-lowercased

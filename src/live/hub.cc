@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
+#include <random>
 #include <utility>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "core/ids.h"
 
@@ -58,6 +64,74 @@ json::object notice_body(const market::Event& event) {
   return body;
 }
 
+constexpr int kNodeIdBits = 20;
+static_assert(kNodeIdMax == (uint32_t{1} << kNodeIdBits) - 1);
+
+HubOptions with_node_id(HubOptions options) {
+  assert(options.node_id <= kNodeIdMax);
+  if (options.node_id == 0) {
+    std::random_device random;
+    std::uniform_int_distribution<uint32_t> pick(1, kNodeIdMax);
+    options.node_id = pick(random);
+  }
+  options.channel.node_id = options.node_id;
+  return options;
+}
+
+// --- Reading relayed messages: untrusted input, no exceptions ---------------------
+
+bool read_u64(const json::object& object, std::string_view key, uint64_t& out) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr) return false;
+  if (value->is_uint64()) {
+    out = value->get_uint64();
+    return true;
+  }
+  if (value->is_int64() && value->get_int64() >= 0) {
+    out = static_cast<uint64_t>(value->get_int64());
+    return true;
+  }
+  return false;
+}
+
+bool read_i64(const json::object& object, std::string_view key, int64_t& out) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr) return false;
+  if (value->is_int64()) {
+    out = value->get_int64();
+    return true;
+  }
+  if (value->is_uint64() && value->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    out = static_cast<int64_t>(value->get_uint64());
+    return true;
+  }
+  return false;
+}
+
+bool read_string(const json::object& object, std::string_view key, std::string& out) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr || !value->is_string()) return false;
+  out.assign(value->get_string().begin(), value->get_string().end());
+  return true;
+}
+
+const json::object* read_object(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  return value == nullptr ? nullptr : value->if_object();
+}
+
+bool read_stock_state(std::string_view name, market::StockState& state) {
+  for (auto candidate : {market::StockState::kInStock, market::StockState::kLow, market::StockState::kSoldOut}) {
+    if (market::stock_state_name(candidate) == name) {
+      state = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+Error malformed(std::string_view what) { return make_error(ErrorCode::kInvalid, "relayed message: " + std::string(what)); }
+
 }  // namespace
 
 LiveMetrics::LiveMetrics(Registry& registry)
@@ -66,11 +140,16 @@ LiveMetrics::LiveMetrics(Registry& registry)
       order_frames(registry.counter("hawker_live_order_frames_total", "Order frames sent to buyer connections")),
       notices(registry.counter("hawker_live_notices_total", "Notices published to seller channels")),
       inventory_frames(registry.counter("hawker_live_inventory_frames_total", "Inventory broadcasts, per show")),
-      chat_rejected(registry.counter("hawker_live_chat_rejected_total", "Chat messages refused by the chat policy")) {}
+      chat_rejected(registry.counter("hawker_live_chat_rejected_total", "Chat messages refused by the chat policy")),
+      relay_published(
+          registry.counter("hawker_live_relay_published_total", "Show actions published to the other nodes")),
+      relay_applied(registry.counter("hawker_live_relay_applied_total", "Show actions of other nodes applied here")),
+      relay_rejected(registry.counter("hawker_live_relay_rejected_total",
+                                      "Relayed show actions refused (malformed, unknown show, not allowed)")) {}
 
 LiveHub::LiveHub(const Clock& clock, Registry& registry, HubOptions options)
     : clock_(clock),
-      options_(std::move(options)),
+      options_(with_node_id(std::move(options))),
       metrics_(registry),
       inventory_(clock, options_.inventory_interval_us),
       viewers_(clock, options_.viewers_interval_us) {}
@@ -78,6 +157,18 @@ LiveHub::LiveHub(const Clock& clock, Registry& registry, HubOptions options)
 // --- Shows ---------------------------------------------------------------------
 
 Status LiveHub::open_show(uint64_t show_id, std::string seller, json::object show) {
+  const bool relaying = relay_.load(std::memory_order_acquire) != nullptr;
+  json::object message;
+  if (relaying) {
+    message["seller"] = seller;
+    message["json"] = show;
+  }
+  if (Status opened = open_show_here(show_id, std::move(seller), std::move(show)); !opened) return opened;
+  if (relaying) relay(show_id, "show", std::move(message));
+  return ok_status();
+}
+
+Status LiveHub::open_show_here(uint64_t show_id, std::string seller, json::object show) {
   if (show_id == 0 || seller.empty()) return make_error(ErrorCode::kInvalid, "a show needs an id and a seller");
   std::shared_ptr<ShowChannel> existing;
   {
@@ -245,6 +336,26 @@ size_t LiveHub::seller_viewers(std::string_view seller) const {
 
 Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::object product, StockLevel level,
                               const std::string& program_date_time) {
+  const bool relaying = relay_.load(std::memory_order_acquire) != nullptr;
+  json::object message;
+  if (relaying) message["product"] = product;
+  auto pinned = pin_here(show_id, product_id, std::move(product), level, program_date_time, 0);
+  if (!pinned) return pinned.error();
+  if (relaying) {
+    message["product_id"] = product_id;
+    message["available"] = pinned->level.available;
+    message["state"] = market::stock_state_name(pinned->level.state);
+    message["version"] = pinned->level.version;
+    message["generation"] = pinned->generation;
+    if (!program_date_time.empty()) message["program_date_time"] = program_date_time;
+    relay(show_id, "pin", std::move(message));
+  }
+  return pinned->seq;
+}
+
+Result<LiveHub::Pinned> LiveHub::pin_here(uint64_t show_id, uint64_t product_id, json::object product,
+                                          StockLevel level, const std::string& program_date_time,
+                                          uint64_t relayed_generation) {
   if (product_id == 0) return make_error(ErrorCode::kInvalid, "no product");
   std::shared_ptr<ShowChannel> channel;
   uint64_t generation;
@@ -252,13 +363,21 @@ Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::objec
     std::lock_guard lock(mutex_);
     channel = find_show_locked(show_id);
     if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
+    auto pinned = pins_.find(show_id);
+    if (relayed_generation == 0) {
+      generation = (++pin_clock_ << kNodeIdBits) | options_.node_id;
+    } else {
+      // Lamport: a later local pin orders after every pin seen.
+      pin_clock_ = std::max(pin_clock_, relayed_generation >> kNodeIdBits);
+      if (pinned != pins_.end() && pinned->second.generation > relayed_generation)
+        return make_error(ErrorCode::kConflict, "a newer pin of this show won");
+      generation = relayed_generation;
+    }
     // Index first, so every event from now on reaches this show, and number
     // the pin, so concurrent pins of one show settle on the newest everywhere.
-    auto pinned = pins_.find(show_id);
     if (pinned != pins_.end() && pinned->second.product_id != product_id) unpin_locked(show_id);
     auto& shows = shows_by_product_[product_id];
     if (std::find(shows.begin(), shows.end(), show_id) == shows.end()) shows.push_back(show_id);
-    generation = ++pin_generation_;
     pins_[show_id] = Pin{product_id, generation};
     if (auto known = stock_.find(product_id); known != stock_.end() && known->second.version >= level.version)
       level = known->second;
@@ -273,7 +392,7 @@ Result<uint64_t> LiveHub::pin(uint64_t show_id, uint64_t product_id, json::objec
     if (auto known = stock_.find(product_id); known != stock_.end()) latest = known->second;
   }
   if (latest && channel->apply_inventory(product_id, *latest)) metrics_.inventory_frames.add();
-  return *seq;
+  return Pinned{*seq, generation, level};
 }
 
 void LiveHub::unpin_locked(uint64_t show_id) {
@@ -294,32 +413,146 @@ Result<ChatMessage> LiveHub::chat(uint64_t show_id, std::string_view user, std::
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
   auto message = channel->post_chat(user, text);
-  if (!message) metrics_.chat_rejected.add();
+  if (!message) {
+    metrics_.chat_rejected.add();
+    return message;
+  }
+  if (relay_.load(std::memory_order_acquire) != nullptr) relay(show_id, "chat", message->to_json());
   return message;
 }
 
 Result<uint64_t> LiveHub::delete_chat(uint64_t show_id, std::string_view actor, uint64_t message_id) {
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
-  return channel->delete_chat(actor, message_id);
+  auto deleted = channel->delete_chat(actor, message_id);
+  if (deleted) relay(show_id, "delete_chat", json::object{{"actor", actor}, {"id", message_id}});
+  return deleted;
 }
 
 Status LiveHub::mute(uint64_t show_id, std::string_view actor, std::string_view user) {
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
-  return channel->mute(actor, user);
+  Status done = channel->mute(actor, user);
+  if (done) relay(show_id, "mute", json::object{{"actor", actor}, {"user", user}});
+  return done;
 }
 
 Status LiveHub::unmute(uint64_t show_id, std::string_view actor, std::string_view user) {
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
-  return channel->unmute(actor, user);
+  Status done = channel->unmute(actor, user);
+  if (done) relay(show_id, "unmute", json::object{{"actor", actor}, {"user", user}});
+  return done;
 }
 
 Status LiveHub::set_blocked_words(uint64_t show_id, std::string_view actor, std::span<const std::string> words) {
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
-  return channel->set_blocked_words(actor, words);
+  Status done = channel->set_blocked_words(actor, words);
+  if (done && relay_.load(std::memory_order_acquire) != nullptr) {
+    json::array list;
+    list.reserve(words.size());
+    for (const std::string& word : words) list.emplace_back(word);
+    relay(show_id, "blocked_words", json::object{{"actor", actor}, {"words", std::move(list)}});
+  }
+  return done;
+}
+
+// --- Cluster -----------------------------------------------------------------------------------
+
+void LiveHub::relay(uint64_t show_id, std::string_view kind, json::object message) {
+  LiveRelay* target = relay_.load(std::memory_order_acquire);
+  if (target == nullptr) return;
+  message["v"] = kRelayVersion;
+  message["kind"] = kind;
+  message["show"] = show_id;
+  metrics_.relay_published.add();
+  target->publish(show_id, json::serialize(message));
+}
+
+Status LiveHub::on_relayed(std::string_view bytes) {
+  Status applied = [&]() -> Status {
+    if (bytes.size() > kRelayMessageBytesMax) return malformed("too large");
+    boost::system::error_code error;
+    json::value value = json::parse(bytes, error);
+    if (error) return malformed("not JSON: " + error.message());
+    const json::object* message = value.if_object();
+    if (message == nullptr) return malformed("not a JSON object");
+    return apply_relayed(*message);
+  }();
+  (applied ? metrics_.relay_applied : metrics_.relay_rejected).add();
+  return applied;
+}
+
+Status LiveHub::apply_relayed(const json::object& message) {
+  uint64_t version = 0, show_id = 0;
+  std::string kind;
+  if (!read_u64(message, "v", version) || version != kRelayVersion) return malformed("unsupported version");
+  if (!read_string(message, "kind", kind)) return malformed("no kind");
+  if (!read_u64(message, "show", show_id) || show_id == 0) return malformed("no show");
+  if (kind == "show") {
+    std::string seller;
+    const json::object* show = read_object(message, "json");
+    if (!read_string(message, "seller", seller) || seller.empty() || show == nullptr)
+      return malformed("show needs seller and json");
+    return open_show_here(show_id, std::move(seller), *show);
+  }
+  if (kind == "pin") {
+    uint64_t product_id = 0, generation = 0;
+    StockLevel level;
+    std::string state, program_date_time;
+    const json::object* product = read_object(message, "product");
+    if (product == nullptr || !read_u64(message, "product_id", product_id) || product_id == 0 ||
+        !read_i64(message, "available", level.available) || level.available < 0 ||
+        !read_string(message, "state", state) || !read_stock_state(state, level.state) ||
+        !read_u64(message, "version", level.version) || !read_u64(message, "generation", generation) ||
+        generation == 0)
+      return malformed("pin needs product, product_id, available, state, version and generation");
+    if ((generation & kNodeIdMax) == options_.node_id)
+      return make_error(ErrorCode::kConflict, "relayed pin carries this node's id");
+    if (message.contains("program_date_time") && !read_string(message, "program_date_time", program_date_time))
+      return malformed("program_date_time is not a string");
+    auto pinned = pin_here(show_id, product_id, *product, level, program_date_time, generation);
+    return pinned ? ok_status() : Status(pinned.error());
+  }
+  std::shared_ptr<ShowChannel> channel = find_show(show_id);
+  if (kind == "chat") {
+    ChatMessage chat;
+    if (!read_u64(message, "id", chat.id) || !read_string(message, "user", chat.user) ||
+        !read_string(message, "text", chat.text) || !read_i64(message, "ts", chat.ts_ms))
+      return malformed("chat needs id, user, text and ts");
+    if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
+    return channel->post_relayed_chat(chat);
+  }
+  std::string actor;
+  if (!read_string(message, "actor", actor)) return malformed(kind + " needs an actor");
+  if (kind == "delete_chat") {
+    uint64_t id = 0;
+    if (!read_u64(message, "id", id)) return malformed("delete_chat needs an id");
+    if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
+    auto deleted = channel->delete_chat(actor, id);
+    return deleted ? ok_status() : Status(deleted.error());
+  }
+  if (kind == "mute" || kind == "unmute") {
+    std::string user;
+    if (!read_string(message, "user", user)) return malformed(kind + " needs a user");
+    if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
+    return kind == "mute" ? channel->mute(actor, user) : channel->unmute(actor, user);
+  }
+  if (kind == "blocked_words") {
+    const json::value* words = message.if_contains("words");
+    if (words == nullptr || !words->is_array() || words->get_array().size() > kBlockedWordsMax)
+      return malformed("blocked_words needs a list of words");
+    std::vector<std::string> list;
+    list.reserve(words->get_array().size());
+    for (const json::value& word : words->get_array()) {
+      if (!word.is_string()) return malformed("a blocked word is not a string");
+      list.emplace_back(word.get_string().begin(), word.get_string().end());
+    }
+    if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
+    return channel->set_blocked_words(actor, list);
+  }
+  return malformed("unknown kind '" + kind.substr(0, 32) + "'");
 }
 
 // --- Events and timers ------------------------------------------------------------------------------

@@ -18,6 +18,32 @@
 // due at once, and the transport calls tick() at next_due_us() (an Asio
 // steady_timer) to send the trailing values.
 //
+// Cluster mode (set_relay): several gateways serve one show's viewers. Stock
+// and orders reach every gateway through the event log, but show actions
+// happen on one node only, so after each local action succeeds (chat,
+// delete_chat, mute, unmute, set_blocked_words, pin, open_show) the hub
+// publishes one compact JSON message through its LiveRelay, and on_relayed()
+// applies what another node published: the same frame to local viewers and
+// the same state (chat tail, pin, muted users, blocked words, show JSON),
+// without publishing it again (no loops) and without the per-user chat rate
+// limit (the origin applied it); the shape is still checked, and a malformed
+// message is an error that changes nothing. Messages (version 1), each with
+// "v":1, "kind" and "show" (the show id):
+//   chat          {id, user, text, ts}              (ts in ms, as sent)
+//   delete_chat   {actor, id}
+//   mute, unmute  {actor, user}
+//   blocked_words {actor, words: [...]}
+//   pin           {product_id, product, available, state, version,
+//                  generation, program_date_time?}
+//   show          {seller, json}                    (open_show)
+// Chat ids carry the node id in their high bits (ChatRoom), so a
+// `delete_chat {id}` on any node names the same message. Pins carry a
+// generation that orders them across nodes (a Lamport clock above the node
+// id): concurrent pins of one show settle on the same product everywhere, and
+// the receiving hub's own newer stock level still wins, as in pin(). Actors
+// are re-checked against the show's seller. Delivery is best effort (see
+// live/relay.h): a node that misses a message is not told.
+//
 // Thread-safety: thread-safe; every method may be called from any thread.
 // One mutex guards the hub's maps and coalescers; it is never held while
 // anything is delivered: targets and due values are collected under it,
@@ -28,6 +54,7 @@
 // made by that connection's strand, one at a time.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,6 +73,7 @@
 #include "core/result.h"
 #include "live/channel.h"
 #include "live/coalescer.h"
+#include "live/relay.h"
 #include "live/seller_channel.h"
 #include "live/subscriber.h"
 #include "market/event.h"
@@ -55,6 +83,9 @@ namespace hawker::live {
 inline constexpr size_t kShowsMax = 100'000;
 // Live connections one signed-in user may hold on this node (tabs, devices).
 inline constexpr size_t kConnectionsPerUserMax = 32;
+// The largest relayed message on_relayed() reads (NATS' default max payload).
+inline constexpr size_t kRelayMessageBytesMax = size_t{1} << 20;
+inline constexpr int kRelayVersion = 1;
 
 struct HubOptions {
   ChannelOptions channel;
@@ -62,6 +93,10 @@ struct HubOptions {
   int64_t viewers_interval_us = kViewersIntervalUs;
   size_t shows_max = kShowsMax;
   size_t connections_per_user_max = kConnectionsPerUserMax;
+  // 1..kNodeIdMax, unique among the nodes of a cluster (chat ids and pin
+  // generations carry it). 0: a random one, chosen when the hub is made (two
+  // of ten nodes collide with odds of about 1 in 23,000; set it to be sure).
+  uint32_t node_id = 0;
 };
 
 // Counters in /metrics. The session layer adds to slow_consumers_closed.
@@ -72,6 +107,9 @@ struct LiveMetrics {
   Counter& notices;                // notice frames, one per seller notice
   Counter& inventory_frames;       // inventory broadcasts, one per show
   Counter& chat_rejected;          // chat messages refused by the policy
+  Counter& relay_published;        // show actions published to the other nodes
+  Counter& relay_applied;          // show actions of other nodes applied here
+  Counter& relay_rejected;         // relayed messages refused (malformed, unknown show ...)
 };
 
 class LiveHub {
@@ -79,6 +117,18 @@ class LiveHub {
   LiveHub(const Clock& clock, Registry& registry, HubOptions options = {});
   LiveHub(const LiveHub&) = delete;
   LiveHub& operator=(const LiveHub&) = delete;
+
+  // --- Cluster -----------------------------------------------------------------
+
+  // Called once, before serving (not concurrently with the other methods'
+  // first calls); null: a single node. `relay` outlives the hub's use of it.
+  void set_relay(LiveRelay* relay) { relay_.store(relay, std::memory_order_release); }
+  // Applies an action published by another node's hub (see above). kInvalid:
+  // malformed or of an unknown version; kNotFound: the show is not open here;
+  // the action's own errors (kForbidden, kConflict ...) otherwise. Never
+  // publishes.
+  Status on_relayed(std::string_view bytes);
+  uint32_t node_id() const { return options_.node_id; }
 
   // --- Shows ------------------------------------------------------------------
 
@@ -158,6 +208,19 @@ class LiveHub {
     std::vector<std::shared_ptr<ShowChannel>> viewers;
   };
 
+  struct Pinned {
+    uint64_t seq = 0;
+    uint64_t generation = 0;
+    StockLevel level;  // as shown: the hub's own when newer
+  };
+  // pin() without relaying; `relayed_generation` 0: a local pin (a new generation).
+  Result<Pinned> pin_here(uint64_t show_id, uint64_t product_id, boost::json::object product, StockLevel level,
+                          const std::string& program_date_time, uint64_t relayed_generation);
+  Status open_show_here(uint64_t show_id, std::string seller, boost::json::object show);
+  Status apply_relayed(const boost::json::object& message);
+  // Publishes `message` (plus v, kind, show) when a relay is set. No lock held.
+  void relay(uint64_t show_id, std::string_view kind, boost::json::object message);
+
   std::shared_ptr<ShowChannel> find_show_locked(uint64_t show_id) const;
   void collect_due_locked(int64_t now_us, Due& due);
   void deliver_due(const Due& due);
@@ -181,12 +244,13 @@ class LiveHub {
   std::unordered_map<uint64_t, Pin> pins_;                                 // show -> pinned product
   std::unordered_map<uint64_t, std::vector<uint64_t>> shows_by_product_;  // product -> shows pinning it
   std::unordered_map<uint64_t, StockLevel> stock_;                         // latest level of pinned products
-  uint64_t pin_generation_ = 0;
+  uint64_t pin_clock_ = 0;  // Lamport clock of pins: generation = clock << 20 | node id
   std::unordered_map<std::string, std::vector<ViewerConnection>> connections_by_user_;
   std::unordered_map<const Subscriber*, std::string> user_of_;
   std::unordered_map<std::string, std::shared_ptr<SellerChannel>> sellers_;
   InventoryCoalescer inventory_;
   ViewerCoalescer viewers_;
+  std::atomic<LiveRelay*> relay_{nullptr};
 };
 
 }  // namespace hawker::live
