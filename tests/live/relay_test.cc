@@ -12,11 +12,16 @@
 //  - open_show on A updates (or creates) the show on B;
 //  - nothing applied from the relay is published again (no loops);
 //  - malformed, unknown-version or unauthorised relayed messages are errors
-//    that change nothing and send nothing, never a crash.
+//    that change nothing and send nothing, never a crash;
+//  - end to end, two hubs joined by app::NatsLiveRelay through a real
+//    nats-server share chat and deletions (bounded waits).
 #include "live/relay.h"
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,11 +29,13 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "app/live_relay.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/metrics.h"
 #include "live/hub.h"
 #include "live/test_subscribers.h"
+#include "support/nats_server.h"
 
 namespace hawker::live {
 namespace {
@@ -406,6 +413,48 @@ TEST(LiveHubNodeIdTest, DefaultNodeIdIsRandomAndInRange) {
   fixed.node_id = 77;
   LiveHub third(clock, registry, fixed);
   EXPECT_EQ(third.node_id(), 77u);
+}
+
+// Polls `done` until true or the bound passes.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds bound = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST(LiveRelayOverNatsTest, ChatAndDeletionCrossTwoHubsThroughTheServer) {
+  std::string why;
+  ::hawker::testing::NatsServer* server = ::hawker::testing::NatsServer::shared(&why);
+  ASSERT_NE(server, nullptr) << why;
+  bus::NatsRelayOptions options;
+  options.url = server->url();
+  options.name_prefix = ::hawker::testing::unique_prefix("live_relay");
+  ManualClock clock;
+  Registry registry_a, registry_b;
+  LiveHub a(clock, registry_a, node(1, 10));
+  LiveHub b(clock, registry_b, node(2, 10));
+  ASSERT_TRUE(a.open_show(1, "sel_a", show_json(1)).ok());
+  ASSERT_TRUE(b.open_show(1, "sel_a", show_json(1)).ok());
+  // Declared after the hubs: destroyed first (the hubs outlive their relays).
+  auto relay_a = app::NatsLiveRelay::open(options, a);
+  ASSERT_TRUE(relay_a.ok()) << relay_a.error().message;
+  auto relay_b = app::NatsLiveRelay::open(options, b);
+  ASSERT_TRUE(relay_b.ok()) << relay_b.error().message;
+  auto on_b = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(b.subscribe(1, on_b, "").ok());
+
+  auto posted = a.chat(1, "alice", "over nats");
+  ASSERT_TRUE(posted.ok());
+  ASSERT_TRUE(eventually([&] { return on_b->of_type("chat").size() == 1; }));
+  EXPECT_EQ(json::value_to<uint64_t>(parse(on_b->of_type("chat")[0]).at("id")), posted->id);
+
+  ASSERT_TRUE(b.delete_chat(1, "sel_a", posted->id).ok());
+  EXPECT_TRUE(eventually([&] { return a.find_show(1)->chat_tail().empty(); }));
+  EXPECT_EQ(a.metrics().relay_applied.value(), 1u);
+  EXPECT_EQ(b.metrics().relay_applied.value(), 1u) << "no echo, no loop";
 }
 
 }  // namespace
