@@ -425,7 +425,8 @@ Result<uint64_t> LiveHub::delete_chat(uint64_t show_id, std::string_view actor, 
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
   auto deleted = channel->delete_chat(actor, message_id);
-  if (deleted) relay(show_id, "delete_chat", json::object{{"actor", actor}, {"id", message_id}});
+  if (deleted && relay_.load(std::memory_order_acquire) != nullptr)
+    relay(show_id, "delete_chat", json::object{{"actor", actor}, {"id", message_id}});
   return deleted;
 }
 
@@ -433,7 +434,8 @@ Status LiveHub::mute(uint64_t show_id, std::string_view actor, std::string_view 
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
   Status done = channel->mute(actor, user);
-  if (done) relay(show_id, "mute", json::object{{"actor", actor}, {"user", user}});
+  if (done && relay_.load(std::memory_order_acquire) != nullptr)
+    relay(show_id, "mute", json::object{{"actor", actor}, {"user", user}});
   return done;
 }
 
@@ -441,7 +443,8 @@ Status LiveHub::unmute(uint64_t show_id, std::string_view actor, std::string_vie
   std::shared_ptr<ShowChannel> channel = find_show(show_id);
   if (!channel) return make_error(ErrorCode::kNotFound, "no such show");
   Status done = channel->unmute(actor, user);
-  if (done) relay(show_id, "unmute", json::object{{"actor", actor}, {"user", user}});
+  if (done && relay_.load(std::memory_order_acquire) != nullptr)
+    relay(show_id, "unmute", json::object{{"actor", actor}, {"user", user}});
   return done;
 }
 
