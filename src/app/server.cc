@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "app/api.h"
+#include "app/live_relay.h"
 #include "app/live_sessions.h"
 #include "app/seller_stats.h"
 #include "app/streaming.h"
@@ -67,7 +68,9 @@ class EmbeddedServer final : public Server {
       if (!node) return node.error();
       set_order_id_node(*node);
       gate_.set_own_node(*node % kOrderNodesMax);
-      log_info("server.node", {{"node", *node % kOrderNodesMax}});
+      // Chat ids and pins carry the hub's node id (1 .. live::kNodeIdMax).
+      hub_options_.node_id = *node % live::kNodeIdMax + 1;
+      log_info("server.node", {{"orders", *node % kOrderNodesMax}, {"live", hub_options_.node_id}});
     }
 
     // The gate starts from the write side's state, then follows its events.
@@ -218,8 +221,18 @@ class EmbeddedServer final : public Server {
                                                       }
                                                       return Status();
                                                     });
-    hub_ = std::make_unique<live::LiveHub>(SystemClock::instance(), metrics_);
+    hub_ = std::make_unique<live::LiveHub>(SystemClock::instance(), metrics_, hub_options_);
     if (Status opened = open_shows(); !opened) return opened;
+    if (!options.nats_url.empty()) {
+      // Chat, pins and show changes made on other gateways reach this one's
+      // viewers (stock and orders come through the shared event log).
+      bus::NatsRelayOptions relay;
+      relay.url = options.nats_url;
+      relay.name_prefix = options.cluster_name;
+      auto opened = NatsLiveRelay::open(relay, *hub_);
+      if (!opened) return opened.error();
+      relay_ = std::move(*opened);
+    }
     live_tail_ = std::make_unique<store::EventTail>("live", *write_store_, tails_from,
                                                     [this](std::span<const market::Event> events) {
                                                       for (const auto& event : events) hub_->on_event(event);
@@ -506,7 +519,9 @@ class EmbeddedServer final : public Server {
   std::unique_ptr<checkout::CheckoutEngine> engine_;
   std::unique_ptr<checkout::CheckoutWorkers> workers_;
   std::unique_ptr<TokenCache> tokens_;
+  live::HubOptions hub_options_;
   std::unique_ptr<live::LiveHub> hub_;
+  std::unique_ptr<NatsLiveRelay> relay_;  // cluster mode; destroyed before the hub
   std::unique_ptr<SellerStats> seller_stats_;
   std::unique_ptr<store::EventTail> live_tail_;
   std::thread ticker_;

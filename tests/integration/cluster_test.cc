@@ -159,23 +159,45 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash)
   HawkerProcess* worker_a = start_part("worker");
   HawkerProcess* worker_b = start_part("worker");
   HawkerProcess* gateway_a = start_part("gateway");
-  ASSERT_FALSE(HasFailure());
-  const Sale sale = open_sale(*gateway_a, "cluster-seller", kStock);
-  ASSERT_FALSE(sale.show.empty());
   HawkerProcess* gateway_b = start_part("gateway");
   ASSERT_FALSE(HasFailure());
   std::vector<HawkerProcess*> gateways = {gateway_a, gateway_b};
+  // The sale is set up on gateway A; B learns of the show and its pin from A
+  // (the live relay), so B's viewers get the same hello.
+  const Sale sale = open_sale(*gateway_a, "cluster-seller", kStock);
+  ASSERT_FALSE(sale.show.empty());
 
   // A viewer on each gateway.
   const std::string live = "/v1/shows/" + sale.show + "/live";
   WsClient viewer_a, viewer_b;
   ASSERT_TRUE(viewer_a.connect(gateway_a->port(), live));
+  auto hello_a = viewer_a.read_type("hello");
+  ASSERT_TRUE(hello_a.has_value());
+  EXPECT_EQ(hello_a->at("product").as_object().at("available").as_int64(), kStock);
+  const bool b_knows = eventually(
+      [&] {
+        WsClient probe;
+        if (!probe.connect(gateway_b->port(), live)) return false;
+        auto hello = probe.read_type("hello");
+        return hello && hello->contains("product") && hello->at("product").is_object();
+      },
+      10'000, 100);
+  ASSERT_TRUE(b_knows) << "gateway B never learned of the show or its pin";
   ASSERT_TRUE(viewer_b.connect(gateway_b->port(), live));
-  for (WsClient* viewer : {&viewer_a, &viewer_b}) {
-    auto hello = viewer->read_type("hello");
-    ASSERT_TRUE(hello.has_value());
-    EXPECT_EQ(hello->at("product").as_object().at("available").as_int64(), kStock);
-  }
+  auto hello_b = viewer_b.read_type("hello");
+  ASSERT_TRUE(hello_b.has_value());
+  EXPECT_EQ(hello_b->at("product").as_object().at("id").as_string(), sale.product);
+  EXPECT_EQ(hello_b->at("product").as_object().at("available").as_int64(), kStock);
+
+  // Chat crosses gateways: a buyer on A speaks, the viewer on B hears it.
+  WsClient talker;
+  ASSERT_TRUE(talker.connect(gateway_a->port(), live + "?token=" + gateway_a->token("cluster-talker")));
+  ASSERT_TRUE(talker.read_type("hello"));
+  ASSERT_TRUE(talker.send_text(R"({"type":"chat","text":"hello from gateway A"})"));
+  auto heard = viewer_b.read_type("chat");
+  ASSERT_TRUE(heard.has_value()) << "the chat did not reach gateway B";
+  EXPECT_EQ(heard->at("text").as_string(), "hello from gateway A");
+  EXPECT_EQ(heard->at("user").as_string(), "cluster-talker");
 
   // The buyers, spread over both gateways; worker A dies a third of the way in.
   std::vector<std::string> tokens(kBuyers);
