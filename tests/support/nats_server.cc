@@ -20,6 +20,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -35,11 +36,6 @@ constexpr std::chrono::milliseconds kReadyTimeout{20'000};
 constexpr std::chrono::milliseconds kStopTimeout{5'000};
 constexpr std::chrono::milliseconds kPollPause{20};
 constexpr int kProbeTimeoutMs = 1'000;
-
-std::string server_binary() {
-  if (const char* configured = std::getenv("HAWKER_NATS_SERVER"); configured && *configured) return configured;
-  return "/usr/sbin/nats-server";
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -103,8 +99,8 @@ bool NatsServer::start(std::string& why) {
     if (directory_.empty()) return false;
     log_path_ = directory_ + "/server.log";
   }
-  if (::access(server_binary().c_str(), X_OK) != 0) {
-    why = server_binary() + " is not an executable (install nats-server or set HAWKER_NATS_SERVER)";
+  if (::access(nats_server_binary().c_str(), X_OK) != 0) {
+    why = nats_server_binary() + " is not an executable (install nats-server or set HAWKER_NATS_SERVER)";
     return false;
   }
   std::string last;
@@ -119,7 +115,7 @@ bool NatsServer::start(std::string& why) {
 }
 
 bool NatsServer::launch(uint16_t port, std::string& why) {
-  std::vector<std::string> args = {server_binary(), "-js", "-sd", directory_ + "/jetstream", "-a", "127.0.0.1",
+  std::vector<std::string> args = {nats_server_binary(), "-js", "-sd", directory_ + "/jetstream", "-a", "127.0.0.1",
                                    "-p", std::to_string(port)};
   const pid_t pid = spawn_child(ChildSpec{args, log_path_, false, "", std::nullopt}, why);
   if (pid < 0) return false;
@@ -129,28 +125,7 @@ bool NatsServer::launch(uint16_t port, std::string& why) {
 }
 
 bool NatsServer::wait_ready(std::string& why) {
-  const auto deadline = SteadyClock::now() + kReadyTimeout;
-  const std::string listening = "127.0.0.1:" + std::to_string(port_);
-  while (true) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      why = "nats-server exited during start-up (status " + std::to_string(status) + ")";
-      return false;
-    }
-    // Ready when this child says so (not some other process that took the
-    // port meanwhile) and a client gets an INFO with JetStream on.
-    const std::string log = read_file(log_path_);
-    if (log.find("Server is ready") != std::string::npos && log.find(listening) != std::string::npos) {
-      const std::string info = read_info_line(port_);
-      if (info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos) return true;
-    }
-    if (SteadyClock::now() >= deadline) {
-      why = "not ready within " + std::to_string(kReadyTimeout.count()) + " ms on port " + std::to_string(port_);
-      return false;
-    }
-    std::this_thread::sleep_for(kPollPause);
-  }
+  return wait_nats_ready(pid_, log_path_, 0, port_, kReadyTimeout, why);
 }
 
 void NatsServer::stop() {
@@ -159,8 +134,43 @@ void NatsServer::stop() {
   pid_ = -1;
 }
 
-std::string NatsServer::log_tail(size_t bytes_max) const {
-  std::string log = read_file(log_path_);
+std::string NatsServer::log_tail(size_t bytes_max) const { return log_tail_of(log_path_, bytes_max); }
+
+std::string nats_server_binary() {
+  if (const char* configured = std::getenv("HAWKER_NATS_SERVER"); configured && *configured) return configured;
+  return "/usr/sbin/nats-server";
+}
+
+bool wait_nats_ready(pid_t& pid, const std::string& log_path, size_t log_offset, uint16_t port,
+                     std::chrono::milliseconds timeout, std::string& why) {
+  const auto deadline = SteadyClock::now() + timeout;
+  const std::string listening = "127.0.0.1:" + std::to_string(port);
+  while (true) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      why = "nats-server exited during start-up (status " + std::to_string(status) + ")";
+      return false;
+    }
+    // Ready when this child says so (not some other process that took the
+    // port meanwhile, nor an earlier launch logging to the same file) and a
+    // client gets an INFO with JetStream on.
+    const std::string log = read_file(log_path);
+    const std::string_view fresh = log_offset < log.size() ? std::string_view(log).substr(log_offset) : std::string_view();
+    if (fresh.find("Server is ready") != std::string_view::npos && fresh.find(listening) != std::string_view::npos) {
+      const std::string info = read_info_line(port);
+      if (info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos) return true;
+    }
+    if (SteadyClock::now() >= deadline) {
+      why = "not ready within " + std::to_string(timeout.count()) + " ms on port " + std::to_string(port);
+      return false;
+    }
+    std::this_thread::sleep_for(kPollPause);
+  }
+}
+
+std::string log_tail_of(const std::string& path, size_t bytes_max) {
+  std::string log = read_file(path);
   if (log.size() > bytes_max) log = "..." + log.substr(log.size() - bytes_max);
   return log;
 }

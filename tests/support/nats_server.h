@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,6 +54,21 @@ class NatsServer {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
+
+// Shared with NatsCluster (support/nats_cluster.h).
+// The nats-server binary: $HAWKER_NATS_SERVER, else Debian's /usr/sbin/nats-server.
+std::string nats_server_binary();
+
+// Waits (bounded by `timeout`) until the nats-server child `pid` says in its
+// log, past byte `log_offset` (where this launch began writing), that it is
+// ready on 127.0.0.1:`port`, and a client connecting there gets an INFO with
+// JetStream on. False with `why` when the child exits (then `pid` becomes -1)
+// or the time runs out.
+bool wait_nats_ready(pid_t& pid, const std::string& log_path, size_t log_offset, uint16_t port,
+                     std::chrono::milliseconds timeout, std::string& why);
+
+// The last `bytes_max` bytes of a log ("" when it cannot be read).
+std::string log_tail_of(const std::string& path, size_t bytes_max);
 
 // A name prefix no other test of this process uses: letters, digits and '_'
 // (legal in stream, consumer and bucket names and in subjects).
