@@ -13,6 +13,14 @@
 //   inbox, where the next fetch takes it; deliveries still in the inbox when
 //   the object is destroyed come back after the ack wait. One fetch at a time
 //   per object: fetch_mutex_.
+// - exchange() takes a reply subscription from a pool and puts it back; it
+//   never destroys one while the connection runs. cnats 3.4 (Debian's) has a
+//   race, fixed upstream in nats.c PR #638 (3.6), where its read loop locks
+//   a subscription the application is destroying: a subscription made and
+//   destroyed per exchange crashed the process (heap corruption, a SEGV in
+//   natsConn_processMsg) within seconds under the 3-node cluster test. The
+//   pool holds at most one subscription per exchange() running at once; they
+//   go after natsConnection_Close() has stopped the read loop.
 // - Fetched messages stay in leases_ (stream sequence -> latest delivery)
 //   until acked or released; their reply subjects are what the server needs.
 #include "bus/jetstream_purchase_queue.h"
@@ -23,6 +31,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -94,6 +103,24 @@ Error nats_error(std::string_view what, natsStatus status, jsErrCode js_code = s
     message += std::string(" (") + detail + ")";
   if (js_code != 0) message += " [JetStream error " + std::to_string(static_cast<int>(js_code)) + "]";
   return make_error(code_of(status), std::move(message));
+}
+
+// "nats://a:1,nats://b:2" -> its URLs (spaces around commas dropped).
+// cnats 3.4's natsOptions_SetURL takes one URL only: given a list it
+// connects to nothing ("No server available"), so a cluster's list goes
+// through natsOptions_SetServers instead.
+std::vector<std::string> split_urls(std::string_view list) {
+  std::vector<std::string> urls;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view url = list.substr(0, comma);
+    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
+    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
+    if (!url.empty()) urls.emplace_back(url);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return urls;
 }
 
 bool valid_prefix(const std::string& prefix) {
@@ -206,7 +233,10 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
     if (connection_ != nullptr && connected()) hand_back_leases();
     for (auto& [sequence, msg] : leases_) natsMsg_Destroy(msg);
     leases_.clear();
+    // Subscriptions go only once the read loop has stopped (see the notes above).
+    if (connection_ != nullptr) natsConnection_Close(connection_);
     fetch_sub_.reset();
+    idle_replies_.clear();
     if (keys_ != nullptr) kvStore_Destroy(keys_);
     if (js_ != nullptr) jsCtx_Destroy(js_);
     if (connection_ != nullptr) natsConnection_Destroy(connection_);
@@ -278,6 +308,21 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
   uint64_t fetch_round_ = 0;  // guarded by fetch_mutex_
   uint64_t recovered_through_ = 0;  // the stream's last sequence when this object opened
 
+  // A reply subscription of exchange(): replies come on inbox + round + "." + index.
+  struct ReplyInbox {
+    SubscriptionPtr sub;
+    std::string inbox;  // ends with '.'
+    uint64_t round = 0;  // the exchange using it now; late replies of older rounds are skipped
+  };
+  using ReplyInboxPtr = std::unique_ptr<ReplyInbox>;
+  Result<ReplyInboxPtr> take_reply_inbox();
+  void give_back(ReplyInboxPtr inbox) {
+    std::lock_guard lock(replies_mutex_);
+    idle_replies_.push_back(std::move(inbox));
+  }
+  std::mutex replies_mutex_;
+  std::vector<ReplyInboxPtr> idle_replies_;  // at most one per exchange() running at once
+
   std::mutex append_mutex_;  // one append at a time: claims and publishes of a span stay together
   std::mutex fetch_mutex_;   // one fetch at a time
   std::mutex leases_mutex_;
@@ -297,7 +342,11 @@ Status JetStreamPurchaseQueue::open() {
   natsStatus status = natsOptions_Create(&raw_options);
   if (status != NATS_OK) return nats_error("options", status);
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> nats_options(raw_options, natsOptions_Destroy);
-  status = natsOptions_SetURL(raw_options, options_.url.c_str());
+  const std::vector<std::string> urls = split_urls(options_.url);
+  if (urls.empty()) return make_error(ErrorCode::kInvalid, "jetstream: no server URL");
+  std::vector<const char*> servers;
+  for (const std::string& url : urls) servers.push_back(url.c_str());
+  status = natsOptions_SetServers(raw_options, servers.data(), static_cast<int>(servers.size()));
   if (status == NATS_OK) status = natsOptions_SetTimeout(raw_options, options_.connect_timeout.count());
   if (status == NATS_OK) status = natsOptions_SetName(raw_options, "hawker-purchase-queue");
   // After a first connection, keep trying to reconnect; calls fail (bounded)
@@ -409,16 +458,18 @@ Result<std::vector<MsgPtr>> JetStreamPurchaseQueue::exchange(const std::vector<O
   std::vector<MsgPtr> replies(requests.size());
   if (requests.empty()) return replies;
   if (Status up = connected(); !up) return up.error();
-  natsInbox* raw_inbox = nullptr;
-  natsStatus status = natsInbox_Create(&raw_inbox);
-  if (status != NATS_OK) return nats_error("inbox", status);
-  const std::string inbox = std::string(raw_inbox) + ".";
-  natsInbox_Destroy(raw_inbox);
-  natsSubscription* raw_sub = nullptr;
-  status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox + "*").c_str());
-  if (status != NATS_OK) return nats_error("subscribe to replies", status);
-  SubscriptionPtr sub(raw_sub);
-  natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, 256 << 20);
+  auto taken = take_reply_inbox();
+  if (!taken) return taken.error();
+  ReplyInboxPtr reply_inbox = std::move(*taken);
+  // Back to the pool however this returns.
+  struct GiveBack {
+    JetStreamPurchaseQueue* queue;
+    ReplyInboxPtr& inbox;
+    ~GiveBack() { queue->give_back(std::move(inbox)); }
+  } give_back_on_return{this, reply_inbox};
+  const std::string inbox = reply_inbox->inbox + std::to_string(++reply_inbox->round) + ".";
+  natsSubscription* raw_sub = reply_inbox->sub.get();
+  natsStatus status = NATS_OK;
   for (size_t i = 0; i < requests.size(); ++i) {
     const Outgoing& request = requests[i];
     natsMsg* raw_msg = nullptr;
@@ -435,27 +486,78 @@ Result<std::vector<MsgPtr>> JetStreamPurchaseQueue::exchange(const std::vector<O
   }
   const auto deadline = Clock::now() + options_.request_timeout;
   size_t answered = 0;
-  while (answered < requests.size()) {
+  // cnats hands a "503 no responders" reply over as NATS_NO_RESPONDERS and
+  // drops the message, so which request (or which earlier round) it answered
+  // is unknown: it counts as one answer, and the exchange fails once every
+  // request is answered one way or the other (returning at the first one
+  // would leave the rest queued in this pooled subscription; see
+  // take_reply_inbox()).
+  size_t no_responders = 0;
+  while (answered + no_responders < requests.size()) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
     natsMsg* raw_reply = nullptr;
     status = natsSubscription_NextMsg(&raw_reply, raw_sub, left);
     if (status == NATS_TIMEOUT) break;
+    if (status == NATS_NO_RESPONDERS) {
+      ++no_responders;
+      continue;
+    }
     if (status != NATS_OK) return nats_error("wait for replies", status);
     MsgPtr reply(raw_reply);
     std::string_view subject = natsMsg_GetSubject(raw_reply);
-    if (subject.size() <= inbox.size()) continue;
+    // A late reply to an earlier round of this inbox is skipped.
+    if (subject.size() <= inbox.size() || subject.substr(0, inbox.size()) != inbox) continue;
     size_t index = 0;
-    for (char c : subject.substr(inbox.size())) index = index * 10 + static_cast<size_t>(c - '0');
-    if (index >= replies.size() || replies[index]) continue;
+    bool digits = true;
+    for (char c : subject.substr(inbox.size())) {
+      digits = digits && c >= '0' && c <= '9';
+      index = index * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!digits || index >= replies.size() || replies[index]) continue;
     replies[index] = std::move(reply);
     ++answered;
   }
+  if (no_responders > 0)
+    return make_error(ErrorCode::kUnavailable, "nats: " + std::to_string(no_responders) + " of " +
+                                                   std::to_string(requests.size()) +
+                                                   " requests found no responders (no stream leader?)");
   if (answered < requests.size())
     return make_error(ErrorCode::kTimeout, "nats: " + std::to_string(requests.size() - answered) + " of " +
                                                std::to_string(requests.size()) + " requests unanswered within " +
                                                std::to_string(options_.request_timeout.count()) + " ms");
   return replies;
+}
+
+Result<JetStreamPurchaseQueue::ReplyInboxPtr> JetStreamPurchaseQueue::take_reply_inbox() {
+  {
+    std::lock_guard lock(replies_mutex_);
+    if (!idle_replies_.empty()) {
+      ReplyInboxPtr inbox = std::move(idle_replies_.back());
+      idle_replies_.pop_back();
+      // Drop what earlier rounds left (late replies, 503s of a round that
+      // timed out): a 503 cannot be told apart from this round's (bounded).
+      for (int i = 0; i < kReplyPendingMax; ++i) {
+        natsMsg* stale = nullptr;
+        const natsStatus got = natsSubscription_NextMsg(&stale, inbox->sub.get(), 0);  // 0: only what is there
+        if (got == NATS_OK) natsMsg_Destroy(stale);
+        else if (got != NATS_NO_RESPONDERS) break;
+      }
+      return inbox;
+    }
+  }
+  auto inbox = std::make_unique<ReplyInbox>();
+  natsInbox* raw_inbox = nullptr;
+  natsStatus status = natsInbox_Create(&raw_inbox);
+  if (status != NATS_OK) return nats_error("inbox", status);
+  inbox->inbox = std::string(raw_inbox) + ".";
+  natsInbox_Destroy(raw_inbox);
+  natsSubscription* raw_sub = nullptr;
+  status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox->inbox + ">").c_str());
+  if (status != NATS_OK) return nats_error("subscribe to replies", status);
+  inbox->sub.reset(raw_sub);
+  natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, 256 << 20);
+  return inbox;
 }
 
 Result<std::vector<PubAck>> JetStreamPurchaseQueue::publish_all(const std::vector<Outgoing>& requests) {

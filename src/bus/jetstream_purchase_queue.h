@@ -53,7 +53,7 @@
 namespace hawker::bus {
 
 struct JetStreamOptions {
-  std::string url = "nats://127.0.0.1:4222";
+  std::string url = "nats://127.0.0.1:4222";  // or a comma-separated list (a cluster)
   std::string name_prefix = "hawker";  // letters, digits, '-' and '_' only
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds request_timeout{5'000};  // every server round trip
