@@ -1,8 +1,11 @@
 // What the JetStream purchase queue survives in cluster mode: a 3-node
 // cluster (support/nats_cluster.h), stream, bucket and consumer with 3
-// replicas, every queue object given all three URLs. A gateway appends
+// replicas, the queue objects given all three URLs. A gateway appends
 // thousands of requests in spans (several products) while two workers fetch
-// and ack; the stream's leader is SIGKILLed mid-run and later restarted.
+// and ack; the stream's leader is SIGKILLed mid-run and later restarted. A
+// third worker, opened on the doomed node's URL alone, must ack again after
+// the kill (cnats picks a random server of a list, so the others may never
+// have to reconnect).
 // Proved: nothing whose append returned OK is lost (every order is delivered
 // and the queue drains to depth 0); fetch and ack continue after the clients
 // reconnect to a surviving node; a key retried after a failed append (as the
@@ -159,7 +162,9 @@ class JetStreamClusterTest : public ::testing::Test {
 
   // One worker: fetch, note, ack, until told to stop. Errors are noted and
   // retried (a lease whose ack failed comes back after the ack wait).
-  void work(PurchaseQueue& queue, const std::atomic<bool>& stop) {
+  // `acked_after_kill` (when given) counts the orders this worker acked
+  // once `killed_` was set.
+  void work(PurchaseQueue& queue, const std::atomic<bool>& stop, std::atomic<size_t>* acked_after_kill = nullptr) {
     while (!stop.load()) {
       auto fetched = queue.fetch(kFetchMax, kFetchWait);
       if (!fetched) {
@@ -188,6 +193,7 @@ class JetStreamClusterTest : public ::testing::Test {
         ledger_.error("ack", acked.error());
         continue;
       }
+      if (acked_after_kill != nullptr && killed_.load()) acked_after_kill->fetch_add(orders.size());
       std::lock_guard lock(ledger_.mutex);
       ledger_.acked.insert(orders.begin(), orders.end());
     }
@@ -196,6 +202,7 @@ class JetStreamClusterTest : public ::testing::Test {
   testing::NatsCluster cluster_{3};
   JetStreamOptions options_;
   Ledger ledger_;
+  std::atomic<bool> killed_{false};
   uint64_t next_retry_id_ = 0;
 };
 
@@ -215,6 +222,7 @@ TEST_F(JetStreamClusterTest, ClusterSurvivesSigkillOfTheStreamLeaderWithoutLosin
   PurchaseQueuePtr worker_b = open();
   ASSERT_TRUE(gateway && worker_a && worker_b);
   const auto test_start = Clock::now();
+  PurchaseQueuePtr worker_on_victim;  // opened later; outlives the threads below
   Workers workers;
   workers.threads.emplace_back([&] { work(*worker_a, workers.stop); });
   workers.threads.emplace_back([&] { work(*worker_b, workers.stop); });
@@ -226,6 +234,20 @@ TEST_F(JetStreamClusterTest, ClusterSurvivesSigkillOfTheStreamLeaderWithoutLosin
   std::string why;
   const int leader = cluster_.stream_leader(options_.name_prefix + "_orders", why);
   ASSERT_GE(leader, 0) << why;
+  // cnats picks a random server of the list, so the objects above may all
+  // sit on surviving nodes. This worker is certain to be on the killed one
+  // (given only its URL, it learns the others from the server's INFO, as a
+  // client does): its acks after the kill prove the reconnect.
+  JetStreamOptions pinned_options = options_;
+  pinned_options.url = cluster_.url(leader);
+  auto pinned = open_jetstream_purchase_queue(pinned_options, QueueOptions{kAckWait});
+  ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  worker_on_victim = std::move(pinned).value();
+  std::atomic<size_t> acked_by_pinned_after_kill{0};
+  workers.threads.emplace_back([&] { work(*worker_on_victim, workers.stop, &acked_by_pinned_after_kill); });
+  std::this_thread::sleep_for(milliseconds(300));  // let it take a few leases onto the node that dies
+
+  killed_.store(true);
   cluster_.kill(leader);
   const auto killed_at = Clock::now();
 
@@ -296,6 +318,7 @@ TEST_F(JetStreamClusterTest, ClusterSurvivesSigkillOfTheStreamLeaderWithoutLosin
   // (then the order is gone, depth 0 says so); the rest were confirmed.
   EXPECT_LE(unconfirmed.size(), 2 * kFetchMax * 2) << "orders whose ack was never confirmed";
   EXPECT_TRUE(ledger_.violations.empty()) << ::testing::PrintToString(ledger_.violations);
+  EXPECT_GT(acked_by_pinned_after_kill.load(), 0u) << "the worker on the killed node never acked again";
 
   auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
   std::string errors;
@@ -304,12 +327,14 @@ TEST_F(JetStreamClusterTest, ClusterSurvivesSigkillOfTheStreamLeaderWithoutLosin
   std::fprintf(stderr,
                "cluster failover: killed %s (stream leader) after %zu orders; first append OK %lld ms after the "
                "kill; last error %lld ms after the kill; restarted %lld ms after the kill; drained %lld ms after the "
-               "restart; %zu orders, %zu redeliveries, %zu acks unconfirmed; whole run %lld ms; errors (code):%s\n",
+               "restart; %zu orders, %zu redeliveries, %zu acks unconfirmed; the worker on the killed node acked %zu after "
+               "the kill; whole run %lld ms; errors (code):%s\n",
                cluster_.server_name(leader).c_str(), static_cast<size_t>(keys_before_kill),
                static_cast<long long>(ms(first_ok_after_kill - killed_at)),
                static_cast<long long>(ledger_.last_error_at > killed_at ? ms(ledger_.last_error_at - killed_at) : 0),
                static_cast<long long>(ms(restarted_at - killed_at)), static_cast<long long>(ms(drained_at - restarted_at)),
-               expected.size(), redelivered, unconfirmed.size(), static_cast<long long>(ms(Clock::now() - test_start)),
+               expected.size(), redelivered, unconfirmed.size(), acked_by_pinned_after_kill.load(),
+               static_cast<long long>(ms(Clock::now() - test_start)),
                errors.c_str());
 }
 
