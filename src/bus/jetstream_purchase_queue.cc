@@ -648,6 +648,20 @@ Result<std::optional<EnqueueResult>> JetStreamPurchaseQueue::find_key(std::strin
   auto stored = read_key(idempotency_key);
   if (!stored) return stored.error();
   if (!*stored) return std::optional<EnqueueResult>();
+  // A key can be claimed while its request never reached the stream (the
+  // claimant's second wave failed, e.g. in a leader election, and it answered
+  // 503). The buyer's retry looks the key up first and is answered with the
+  // first order id, so that request must be queued now: publish it again
+  // (the stream's dedupe drops it when it is there; past the dedupe window
+  // checkout skips an order that already exists).
+  const std::vector<Outgoing> request = {Outgoing{order_subject((*stored)->request),
+                                                 encode_request((*stored)->request), key_token(idempotency_key), false}};
+  std::lock_guard lock(append_mutex_);
+  auto published = publish_all(request);
+  invalidate_depth();
+  if (!published) return published.error();
+  if (!published->front().ok)
+    return make_error(ErrorCode::kUnavailable, "jetstream: publish request: " + published->front().description);
   return std::optional<EnqueueResult>(answer_from(**stored, fingerprint));
 }
 

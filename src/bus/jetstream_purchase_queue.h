@@ -22,7 +22,11 @@
 // with the first order id, and its first request is published again: if the
 // process that claimed it died before publishing, this queues it; otherwise
 // the stream's dedupe drops it (or, past the dedupe window, checkout skips an
-// order that already exists).
+// order that already exists). find_key() of a known key publishes its first
+// request again in the same way: the claim and the request are two writes, so
+// a key can exist whose request never reached the stream (its claimant
+// answered 503), and a retry answered from find_key() alone would report an
+// order that is queued nowhere.
 //
 // delivery_id is the request's stream sequence: stable across redeliveries,
 // never reused. attempt is the server's delivery count, at least 2 for a

@@ -5,7 +5,8 @@
 // to the other; the same idempotency key appended from two objects at once,
 // or published again under the same Nats-Msg-Id, is stored once; an
 // unreachable server, or one that goes away, is a clear error within the
-// timeouts, never a hang or a crash.
+// timeouts, never a hang or a crash; a key whose request was lost is queued
+// again when it is looked up.
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
@@ -192,6 +193,48 @@ TEST_F(JetStreamPurchaseQueueTest, TheSameMsgIdPublishedAgainIsStoredOnce) {
   ASSERT_TRUE(got.ok()) << got.error().message;
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].request.payment_token, "tok-7");
+}
+
+TEST_F(JetStreamPurchaseQueueTest, LookingUpAClaimedKeyQueuesItsRequestWhenTheRequestWasLost) {
+  // The claim and the request are two writes: in a leader election the claim
+  // can land while the request does not (the gateway answered 503). The
+  // buyer's retry is answered from find_key() with the first order id, so
+  // find_key() must queue that request. Here the request is deleted from the
+  // stream after the dedupe window, as if it had never been published.
+  options_.duplicate_window = milliseconds(200);
+  PurchaseQueuePtr queue = open();
+  ASSERT_TRUE(queue);
+  const Enqueue item = make_item(11, "buyer-4\nlost-request", 5);
+  std::vector<EnqueueResult> results(1);
+  ASSERT_TRUE(queue->append(std::span(&item, 1), results).ok());
+  std::this_thread::sleep_for(milliseconds(400));  // past the dedupe window
+
+  natsConnection* connection = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&connection, options_.url.c_str()), NATS_OK);
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const std::string stream = options_.name_prefix + "_orders";
+  EXPECT_EQ(js_DeleteMsg(js, stream.c_str(), 1, nullptr, &js_code), NATS_OK) << js_code;
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(connection);
+  auto gone = queue->find_order(11);
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  ASSERT_FALSE(gone->has_value()) << "the request should be gone from the stream";
+
+  auto known = queue->find_key(item.idempotency_key, item.fingerprint);
+  ASSERT_TRUE(known.ok()) << known.error().message;
+  ASSERT_TRUE(known->has_value());
+  EXPECT_EQ((*known)->outcome, EnqueueOutcome::kDuplicate);
+  EXPECT_EQ((*known)->order_id, 11u);
+  auto queued = queue->find_order(11);
+  ASSERT_TRUE(queued.ok()) << queued.error().message;
+  ASSERT_TRUE(queued->has_value()) << "the looked-up key's request is queued nowhere";
+  auto got = queue->fetch(10, milliseconds(0));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].request.order_id, 11u);
+  EXPECT_EQ((*got)[0].request.payment_token, "tok-11");
 }
 
 TEST_F(JetStreamPurchaseQueueTest, AnUnreachableServerIsAClearUnavailableError) {
