@@ -1,12 +1,13 @@
 // Cluster mode end to end, every part a real process on loopback: PostgreSQL,
-// NATS JetStream, two `hawker gateway`s and two `hawker worker`s sharing them,
-// and a Stripe-style fake processor (outside the platform) that records every
-// charge by idempotency key.
+// a 3-node NATS JetStream cluster (replicas 3), two `hawker gateway`s and two
+// `hawker worker`s sharing them, and a Stripe-style fake processor (outside
+// the platform) that records every charge by idempotency key.
 //
 // Buyers click on both gateways while viewers watch on both; mid-spike one
-// worker is SIGKILLed. Afterwards every 202 must reach exactly one final
-// state, the stock must be conserved and not oversold, nobody charged twice,
-// and the viewers on both gateways must have seen the same final stock.
+// worker and the NATS node leading the order stream are SIGKILLed.
+// Afterwards every 202 must reach exactly one final state, the stock must be
+// conserved and not oversold, nobody charged twice, and the viewers on both
+// gateways must have seen the same final stock.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include "support/child.h"
 #include "support/fake_processor.h"
 #include "support/hawker_process.h"
+#include "support/nats_cluster.h"
 #include "support/nats_server.h"
 #include "support/postgres_server.h"
 #include "support/ws_client.h"
@@ -38,7 +40,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kAckWaitMs = 3'000;       // a killed worker's orders come back this soon
-constexpr int kClickAttemptsMax = 20;   // a click resent (same key) while a part restarts
+constexpr int kClickAttemptsMax = 100;  // a click resent (same key) while a part fails over
 constexpr int kFinalTimeoutMs = 90'000;  // bound on every order reaching its final state
 
 class ClusterTest : public ::testing::Test {
@@ -62,14 +64,25 @@ class ClusterTest : public ::testing::Test {
 
   void TearDown() override {
     for (auto& part : parts_) part.reset();
+    if (cluster_ && HasFailure()) std::fprintf(stderr, "%s\n", cluster_->log_tails().c_str());
+    cluster_.reset();
     processor_.stop();
     std::error_code ignored;
     if (!folder_.empty()) std::filesystem::remove_all(folder_, ignored);
   }
 
+  // Every part connects to the 3-node cluster when there is one.
   std::vector<std::string> cluster_args() const {
-    return {"--nats", nats_->url(), "--postgres", conninfo_, "--cluster-name", prefix_, "--ack-wait-ms",
-            std::to_string(kAckWaitMs)};
+    if (!cluster_) return {"--nats", nats_->url(), "--postgres", conninfo_, "--cluster-name", prefix_,
+                           "--ack-wait-ms", std::to_string(kAckWaitMs)};
+    return {"--nats", cluster_->url_list(), "--nats-replicas", "3", "--postgres", conninfo_, "--cluster-name",
+            prefix_, "--ack-wait-ms", std::to_string(kAckWaitMs)};
+  }
+
+  void start_nats_cluster() {
+    cluster_ = std::make_unique<NatsCluster>(3);
+    std::string why;
+    ASSERT_TRUE(cluster_->start(why)) << why;
   }
 
   HawkerProcess* start_part(const std::string& command) {
@@ -88,6 +101,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   NatsServer* nats_ = nullptr;
+  std::unique_ptr<NatsCluster> cluster_;
   std::string conninfo_;
   std::string prefix_;
   std::string folder_;
@@ -151,10 +165,12 @@ TEST_F(ClusterTest, MissingClusterFlagsAreClearErrors) {
   }
 }
 
-TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash) {
+TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerAndANatsNodeCrash) {
   constexpr int64_t kStock = 150;
   constexpr int kBuyers = 450;
   constexpr int kClientThreads = 6;
+  start_nats_cluster();
+  ASSERT_FALSE(HasFailure());
 
   HawkerProcess* worker_a = start_part("worker");
   HawkerProcess* worker_b = start_part("worker");
@@ -199,30 +215,44 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash)
   EXPECT_EQ(heard->at("text").as_string(), "hello from gateway A");
   EXPECT_EQ(heard->at("user").as_string(), "cluster-talker");
 
-  // The buyers, spread over both gateways; worker A dies a third of the way in.
+  // The buyers, spread over both gateways; a third of the way in, worker A
+  // and the NATS node leading the order stream die.
   std::vector<std::string> tokens(kBuyers);
   for (int buyer = 0; buyer < kBuyers; ++buyer)
     tokens[buyer] = gateway_a->token("cluster-buyer-" + std::to_string(buyer));
   std::mutex mutex;
   std::vector<std::pair<int, std::string>> accepted;  // (buyer, order id) answered 202
   std::map<int, int> answers;         // final HTTP status of each click
+  int retries = 0;                    // clicks resent (same key) after a 5xx, 429 or no answer
   std::atomic<int> next{0};
   std::atomic<bool> killed{false};
+  int nats_killed = -1;
   std::vector<std::thread> clients;
   for (int t = 0; t < kClientThreads; ++t)
     clients.emplace_back([&] {
       for (int buyer = next++; buyer < kBuyers; buyer = next++) {
-        if (buyer == kBuyers / 3 && !killed.exchange(true)) worker_a->kill9();
+        if (buyer == kBuyers / 3 && !killed.exchange(true)) {
+          worker_a->kill9();
+          std::string why;
+          const int leader = cluster_->stream_leader(prefix_ + "_orders", why);
+          EXPECT_GE(leader, 0) << why;
+          cluster_->kill(leader >= 0 ? leader : 0);
+          std::lock_guard lock(mutex);
+          nats_killed = leader >= 0 ? leader : 0;
+        }
         HawkerProcess* gateway = gateways[buyer % 2];
         const std::string body =
             json::serialize(json::object{{"product_id", sale.product}, {"quantity", 1}, {"payment_token", "tok_visa"}});
         HttpReply reply;
+        int retried = 0;
         for (int attempt = 0; attempt < kClickAttemptsMax; ++attempt) {
           reply = gateway->post("/v1/orders", body, tokens[buyer], {{"Idempotency-Key", "click-" + std::to_string(buyer)}});
-          if (reply.status != 0 && reply.status < 500) break;
+          if (reply.status != 0 && reply.status < 500 && reply.status != 429) break;
+          ++retried;
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
         std::lock_guard lock(mutex);
+        retries += retried;
         ++answers[reply.status];
         if (reply.status == 202) accepted.emplace_back(buyer, std::string(reply.json().at("order_id").as_string()));
       }
@@ -235,12 +265,14 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash)
   // Every 202 reaches exactly one final state (the killed worker's orders
   // after the ack wait, on the surviving worker), read back by its buyer.
   std::map<std::string, std::string> final_status;  // order id -> confirmed | rejected:<reason>
+  std::map<std::string, std::string> last_seen;     // order id -> its last answer
   const bool all_final = eventually(
       [&] {
         for (size_t i = 0; i < accepted.size(); ++i) {
           const auto& [buyer, order_id] = accepted[i];
           if (final_status.count(order_id)) continue;
           HttpReply order = gateways[i % 2]->get("/v1/orders/" + order_id, tokens[buyer]);
+          last_seen[order_id] = order.describe();
           if (order.status != 200) continue;
           const json::object fields = order.json().as_object();
           const std::string status(fields.at("status").as_string());
@@ -250,6 +282,9 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash)
         return final_status.size() == accepted.size();
       },
       kFinalTimeoutMs, 200);
+  if (!all_final)
+    for (const auto& [buyer, order_id] : accepted)
+      if (!final_status.count(order_id)) ADD_FAILURE() << "not final: " << order_id << ": " << last_seen[order_id];
   ASSERT_TRUE(all_final) << final_status.size() << " of " << accepted.size() << " orders final";
   std::set<std::string> ids;
   for (const auto& [buyer, order_id] : accepted) ids.insert(order_id);
@@ -260,7 +295,8 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerCrash)
     ++outcomes[status];
     if (status == "confirmed") ++confirmed;
   }
-  std::fprintf(stderr, "cluster spike: %zu accepted, %d turned away 409,", accepted.size(), answers[409]);
+  std::fprintf(stderr, "cluster spike: NATS node n%d killed, %d clicks resent, %zu accepted, %d turned away 409,",
+               nats_killed, retries, accepted.size(), answers[409]);
   for (const auto& [status, count] : outcomes) std::fprintf(stderr, " %d %s", count, status.c_str());
   std::fprintf(stderr, "\n");
   for (const auto& [status, count] : outcomes)
