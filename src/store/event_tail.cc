@@ -5,8 +5,8 @@
 
 namespace hawker::store {
 
-EventTail::EventTail(std::string name, WriteStore& store, uint64_t after_seq, Handler handler, size_t batch_max)
-    : name_(std::move(name)), store_(store), handler_(std::move(handler)), batch_max_(batch_max), position_(after_seq) {}
+EventTail::EventTail(std::string name, EventSource& source, uint64_t after_seq, Handler handler, size_t batch_max)
+    : name_(std::move(name)), source_(source), handler_(std::move(handler)), batch_max_(batch_max), position_(after_seq) {}
 
 EventTail::~EventTail() { stop(); }
 
@@ -28,14 +28,14 @@ bool EventTail::wait_for(uint64_t seq, std::chrono::milliseconds timeout) {
 void EventTail::run() {
   while (!stopping_) {
     const uint64_t after = position_.load();
-    auto events = store_.read_events(after, batch_max_);
+    auto events = source_.read_events(after, batch_max_);
     if (!events) {
       log_error("events.read_failed", {{"tail", name_}, {"error", events.error().message}});
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     if (events->empty()) {
-      store_.wait_for_events(after, std::chrono::milliseconds(100));
+      source_.wait_for_events(after, std::chrono::milliseconds(100));
       continue;
     }
     Status handled = handler_(*events);

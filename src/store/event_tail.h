@@ -1,4 +1,5 @@
-// EventTail: follows the write store's event log from a position and hands
+// EventTail: follows an event log (an EventSource: the write store's outbox,
+// or the JetStream copy of it) from a position and hands
 // each run of events, in seq order, to a handler on its own thread. The read
 // side projection, the gate and the live channels are all fed this way.
 //
@@ -17,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "store/write_store.h"
+#include "store/event_source.h"
 
 namespace hawker::store {
 
@@ -25,7 +26,7 @@ class EventTail {
  public:
   using Handler = std::function<Status(std::span<const market::Event>)>;
 
-  EventTail(std::string name, WriteStore& store, uint64_t after_seq, Handler handler, size_t batch_max = 2048);
+  EventTail(std::string name, EventSource& source, uint64_t after_seq, Handler handler, size_t batch_max = 2048);
   ~EventTail();
   void start();
   void stop();
@@ -38,7 +39,7 @@ class EventTail {
   void run();
 
   std::string name_;
-  WriteStore& store_;
+  EventSource& source_;
   Handler handler_;
   size_t batch_max_;
   std::atomic<uint64_t> position_;

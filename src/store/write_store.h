@@ -10,8 +10,9 @@
 // - commit() applies everything in a ProductCommit atomically, and only if the
 //   product's stored version equals expected_version (0 = the product must not
 //   exist yet); otherwise it returns kVersionConflict and changes nothing.
-// - Events get gap-free increasing seqs in commit order; read_events(after)
-//   returns them in that order. Nothing is returned before it is durable.
+// - Its events are an EventSource (store/event_source.h: gap-free increasing
+//   seqs in commit order, read in that order, nothing before it is durable).
+//   commit() assigns the seqs of the commit's events.
 // - Orders upserted with status reserved are "awaiting payment" until an
 //   upsert moves them to a final status.
 // Thread-safe: any number of threads may call any method at once.
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/event_source.h"
 #include "market/event.h"
 #include "market/order.h"
 #include "market/product.h"
@@ -60,7 +62,7 @@ struct ProductCommit {
 // kProductCreated event. Precondition: definition.id != 0.
 ProductCommit product_creation_commit(const market::ProductDefinition& definition, int64_t stock, int64_t now_us);
 
-class WriteStore {
+class WriteStore : public EventSource {
  public:
   virtual ~WriteStore() = default;
 
@@ -82,10 +84,7 @@ class WriteStore {
   virtual Result<std::optional<market::OrderRecord>> get_order(uint64_t order_id) = 0;
   virtual Result<std::vector<market::OrderRecord>> awaiting_payment(size_t limit) = 0;
 
-  virtual Result<std::vector<market::Event>> read_events(uint64_t after_seq, size_t limit) = 0;
-  virtual uint64_t last_event_seq() = 0;
-  // Blocks until last_event_seq() > after_seq or the timeout passes.
-  virtual void wait_for_events(uint64_t after_seq, std::chrono::milliseconds timeout) = 0;
+  // read_events(), last_event_seq(), wait_for_events(): see EventSource.
 };
 
 using WriteStorePtr = std::unique_ptr<WriteStore>;
