@@ -10,6 +10,8 @@
 //   handler call runs after the destructor's first step.
 #include "bus/nats_relay.h"
 
+#include "bus/nats_common.h"
+
 #include <nats/nats.h>
 
 #include <algorithm>
@@ -26,61 +28,11 @@
 namespace hawker::bus {
 namespace {
 
-constexpr int kReconnectWaitMs = 250;
-constexpr int kReconnectBufferBytes = 8 << 20;  // cnats' buffer while a publish races a disconnect
-constexpr size_t kPrefixLengthMax = 64;
-constexpr size_t kServersMax = 32;
 constexpr size_t kOriginBytes = 8;  // random bytes of an origin id (16 hex digits)
 constexpr const char* kOriginHeader = "Hawker-Origin";
+constexpr std::string_view kComponent = "nats relay";
 
-ErrorCode code_of(natsStatus status) {
-  switch (status) {
-    case NATS_TIMEOUT:
-      return ErrorCode::kTimeout;
-    case NATS_NO_SERVER:
-    case NATS_CONNECTION_CLOSED:
-    case NATS_CONNECTION_DISCONNECTED:
-    case NATS_STALE_CONNECTION:
-    case NATS_IO_ERROR:
-    case NATS_CONNECTION_AUTH_FAILED:
-    case NATS_NOT_PERMITTED:
-      return ErrorCode::kUnavailable;
-    case NATS_INVALID_ARG:
-      return ErrorCode::kInvalid;
-    default:
-      return ErrorCode::kIo;
-  }
-}
-
-Error nats_error(std::string_view what, natsStatus status) {
-  std::string message = "nats relay: " + std::string(what) + ": " + natsStatus_GetText(status);
-  const char* detail = nats_GetLastError(nullptr);
-  if (detail != nullptr && *detail != '\0' && std::strcmp(detail, natsStatus_GetText(status)) != 0)
-    message += std::string(" (") + detail + ")";
-  return make_error(code_of(status), std::move(message));
-}
-
-bool valid_prefix(const std::string& prefix) {
-  if (prefix.empty() || prefix.size() > kPrefixLengthMax) return false;
-  return std::all_of(prefix.begin(), prefix.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
-
-// "a, b,c" -> {"a", "b", "c"}; empty when an entry is empty or there are too many.
-std::vector<std::string> split_servers(std::string_view list) {
-  std::vector<std::string> servers;
-  while (true) {
-    const size_t comma = list.find(',');
-    std::string_view entry = list.substr(0, comma);
-    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
-    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
-    if (entry.empty() || servers.size() == kServersMax) return {};
-    servers.emplace_back(entry);
-    if (comma == std::string_view::npos) return servers;
-    list.remove_prefix(comma + 1);
-  }
-}
+Error nats_error(std::string_view what, natsStatus status) { return bus::nats_error(kComponent, what, status); }
 
 struct Receiver {
   NatsRelayHandler handler;
@@ -114,11 +66,6 @@ void on_message(natsConnection* /*connection*/, natsSubscription* /*sub*/, natsM
 }
 
 void on_complete(void* closure) { delete static_cast<ReceiverRef*>(closure); }
-
-void on_disconnected(natsConnection* connection, void* /*closure*/) {
-  if (!natsConnection_IsClosed(connection)) log_warn("bus.nats_relay.disconnected");  // not when closing
-}
-void on_reconnected(natsConnection* /*connection*/, void* /*closure*/) { log_info("bus.nats_relay.reconnected"); }
 
 class NatsCoreRelay final : public NatsRelay {
  public:
@@ -188,38 +135,21 @@ class NatsCoreRelay final : public NatsRelay {
 };
 
 Status NatsCoreRelay::open() {
-  const std::vector<std::string> servers = split_servers(options_.url);
-  if (servers.empty())
-    return make_error(ErrorCode::kInvalid, "nats relay: url must be 1 to " + std::to_string(kServersMax) +
-                                               " comma-separated server urls");
-  std::vector<const char*> server_pointers;
-  for (const std::string& server : servers) server_pointers.push_back(server.c_str());
-  natsOptions* raw_options = nullptr;
-  natsStatus status = natsOptions_Create(&raw_options);
-  if (status != NATS_OK) return nats_error("options", status);
-  std::unique_ptr<natsOptions, void (*)(natsOptions*)> nats_options(raw_options, natsOptions_Destroy);
-  status = natsOptions_SetServers(raw_options, server_pointers.data(), static_cast<int>(server_pointers.size()));
-  if (status == NATS_OK) status = natsOptions_SetTimeout(raw_options, options_.connect_timeout.count());
-  if (status == NATS_OK) status = natsOptions_SetName(raw_options, "hawker-live-relay");
-  if (status == NATS_OK) status = natsOptions_SetNoEcho(raw_options, true);
-  // After a first connection, keep trying to reconnect; publishes are dropped meanwhile.
-  if (status == NATS_OK) status = natsOptions_SetAllowReconnect(raw_options, true);
-  if (status == NATS_OK) status = natsOptions_SetMaxReconnect(raw_options, -1);
-  if (status == NATS_OK) status = natsOptions_SetReconnectWait(raw_options, kReconnectWaitMs);
-  if (status == NATS_OK) status = natsOptions_SetReconnectBufSize(raw_options, kReconnectBufferBytes);
-  if (status == NATS_OK) status = natsOptions_SetDisconnectedCB(raw_options, on_disconnected, nullptr);
-  if (status == NATS_OK) status = natsOptions_SetReconnectedCB(raw_options, on_reconnected, nullptr);
-  if (status != NATS_OK) return nats_error("options for " + options_.url, status);
-  status = natsConnection_Connect(&connection_, raw_options);
-  if (status != NATS_OK) {
-    connection_ = nullptr;
-    return nats_error("connect to " + options_.url, status);
-  }
+  NatsConnectOptions connect;
+  connect.url = options_.url;
+  connect.client_name = "hawker-live-relay";
+  connect.connect_timeout = options_.connect_timeout;
+  connect.no_echo = true;
+  connect.log_scope = "bus.nats_relay";
+  auto connected = connect_nats(connect, kComponent);
+  if (!connected) return connected.error();
+  // The destructor closes it before destroying the subscription.
+  connection_ = connected->release();
   max_payload_ = natsConnection_GetMaxPayload(connection_);
 
   auto* closure = new ReceiverRef(receiver_);
   const std::string filter = subject_prefix_ + ">";
-  status = natsConnection_Subscribe(&sub_, connection_, filter.c_str(), on_message, closure);
+  natsStatus status = natsConnection_Subscribe(&sub_, connection_, filter.c_str(), on_message, closure);
   if (status != NATS_OK) {
     sub_ = nullptr;
     delete closure;
