@@ -31,6 +31,7 @@
 #include "store/event_tail.h"
 #include "stream/hls_origin.h"
 #include "stream/nginx.h"
+#include "bus/jetstream_event_log.h"
 #include "bus/jetstream_purchase_queue.h"
 #include "store/postgres_read_store.h"
 #include "store/postgres_show_store.h"
@@ -90,7 +91,7 @@ class EmbeddedServer final : public Server {
       return read_store_->apply(events);
     };
     if (!worker_) project = [this](std::span<const market::Event> events) { return await_projection(events); };
-    projection_ = std::make_unique<store::EventTail>("projection", *write_store_, *checkpoint, std::move(project));
+    projection_ = std::make_unique<store::EventTail>("projection", *events_, *checkpoint, std::move(project));
     projection_->start();
 
     std::string secret;
@@ -98,6 +99,7 @@ class EmbeddedServer final : public Server {
       if (Status started = start_gateway(options, tails_from, secret); !started) return started;
     }
     if (worker_) {
+      if (event_log_) start_outbox_relay();
       if (Status started = start_workers(options); !started) return started;
     }
     register_gauges();
@@ -127,6 +129,7 @@ class EmbeddedServer final : public Server {
     ticker_wake_.notify_all();
     if (ticker_.joinable()) ticker_.join();
     if (projection_) projection_->stop();
+    if (outbox_relay_) outbox_relay_->stop();
     log_info("server.stopped");
   }
 
@@ -143,6 +146,7 @@ class EmbeddedServer final : public Server {
     auto read = store::open_sqlite_read_store(options.data_dir + "/read.sqlite");
     if (!read) return read.error();
     read_store_ = std::move(*read);
+    events_ = write_store_.get();  // the outbox itself
     if (!gateway_) return {};
     auto shows = store::open_sqlite_show_store(options.data_dir + "/shows.sqlite");
     if (!shows) return shows.error();
@@ -168,6 +172,16 @@ class EmbeddedServer final : public Server {
     auto read = store::open_postgres_read_store(options.postgres_url);
     if (!read) return read.error();
     read_store_ = std::move(*read);
+    // The event log every tail follows: the outbox, relayed into JetStream
+    // by the workers (start_outbox_relay).
+    bus::JetStreamEventLogOptions log_options;
+    log_options.url = options.nats_url;
+    log_options.name_prefix = options.cluster_name;
+    log_options.replicas = options.nats_replicas;
+    auto log = bus::open_jetstream_event_log(log_options);
+    if (!log) return log.error();
+    event_log_ = std::move(*log);
+    events_ = event_log_.get();
     if (!gateway_) return {};
     auto shows = store::open_postgres_show_store(options.postgres_url);
     if (!shows) return shows.error();
@@ -213,7 +227,7 @@ class EmbeddedServer final : public Server {
     if (!loaded) return loaded.error();
     secret = *loaded;
 
-    gate_tail_ = std::make_unique<store::EventTail>("gate", *write_store_, tails_from,
+    gate_tail_ = std::make_unique<store::EventTail>("gate", *events_, tails_from,
                                                     [this](std::span<const market::Event> events) {
                                                       for (const auto& event : events) {
                                                         gate_.on_event(event);
@@ -233,7 +247,7 @@ class EmbeddedServer final : public Server {
       if (!opened) return opened.error();
       relay_ = std::move(*opened);
     }
-    live_tail_ = std::make_unique<store::EventTail>("live", *write_store_, tails_from,
+    live_tail_ = std::make_unique<store::EventTail>("live", *events_, tails_from,
                                                     [this](std::span<const market::Event> events) {
                                                       for (const auto& event : events) hub_->on_event(event);
                                                       return Status();
@@ -248,6 +262,18 @@ class EmbeddedServer final : public Server {
     intake_ = std::make_unique<checkout::Intake>(*queue_, gate_, SystemClock::instance(), metrics_, intake_options);
     intake_->start();
     return {};
+  }
+
+  // Cluster mode: every worker copies the write store's outbox into the
+  // JetStream event log; the log stores each event once, in order, however
+  // many relays race (JetStreamEventLog::append).
+  void start_outbox_relay() {
+    const uint64_t from = event_log_->last_event_seq();
+    outbox_relay_ = std::make_unique<store::EventTail>(
+        "outbox", *write_store_, from,
+        [this](std::span<const market::Event> events) { return event_log_->append(events); });
+    outbox_relay_->start();
+    log_info("server.outbox_relay", {{"from", from}});
   }
 
   // Checkout: the payment processors, the engine and its workers.
@@ -486,6 +512,9 @@ class EmbeddedServer final : public Server {
                    [this] { return static_cast<double>(queue_->depth()); });
     metrics_.gauge("hawker_events_last_seq", "Seq of the last committed event",
                    [this] { return static_cast<double>(write_store_->last_event_seq()); });
+    if (event_log_)
+      metrics_.gauge("hawker_event_log_seq", "Seq of the last event in the JetStream event log (cluster mode)",
+                     [this] { return static_cast<double>(event_log_->last_event_seq()); });
     metrics_.gauge("hawker_projection_seq", "Seq of the last event projected to the read side",
                    [this] { return static_cast<double>(projection_->position()); });
     metrics_.gauge("hawker_websockets_open", "Open WebSocket connections",
@@ -511,6 +540,9 @@ class EmbeddedServer final : public Server {
   store::ReadStorePtr read_store_;
   store::ShowStorePtr shows_;
   checkout::Gate gate_;
+  bus::JetStreamEventLogPtr event_log_;  // cluster mode
+  store::EventSource* events_ = nullptr;  // what the tails follow: the outbox, or the JetStream log
+  std::unique_ptr<store::EventTail> outbox_relay_;  // cluster workers: outbox -> JetStream log
   std::unique_ptr<store::EventTail> projection_;
   std::unique_ptr<store::EventTail> gate_tail_;
   std::unique_ptr<checkout::Intake> intake_;

@@ -5,14 +5,17 @@
 // origin.
 //
 // Cluster mode (nats_url and postgres_url both set, docs/OPERATIONS.md): the
-// queue is on NATS JetStream, the write, read and show stores on PostgreSQL,
-// and the role picks what this process runs:
+// queue and the event log are on NATS JetStream, the write, read and show
+// stores on PostgreSQL, and the role picks what this process runs:
 //   kGateway  HTTP API, WebSockets, HLS origin, the gate and intake (orders
-//             go to the shared queue); its event tails read the shared event
-//             log, so its viewers see every gateway's sales. It waits for the
-//             workers' projection instead of writing the read side.
-//   kWorker   checkout workers and the read-side projection; its HTTP
-//             listener answers only /healthz and /metrics.
+//             go to the shared queue); its event tails follow the JetStream
+//             event log, so its viewers see every gateway's sales, and the
+//             live relay (NATS subjects per show) brings other gateways'
+//             chat, pins and show changes. It waits for the workers'
+//             projection instead of writing the read side.
+//   kWorker   checkout workers, the outbox relay (PostgreSQL's outbox into
+//             the JetStream event log) and the read-side projection; its
+//             HTTP listener answers only /healthz and /metrics.
 //   kAll      both (`hawker serve --nats ... --postgres ...`).
 // Each cluster gateway takes a node number from the write store at start, so
 // order ids made by different gateways never collide.
