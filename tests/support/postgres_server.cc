@@ -88,6 +88,31 @@ PostgresServer::~PostgresServer() {
 }
 
 bool PostgresServer::start() {
+  if (!prepare_folder()) return false;
+  if (!init_cluster()) {
+    std::fprintf(stderr, "PostgreSQL initdb failed: %s\n---- %s ----\n%s----\n", error_.c_str(), log_path_.c_str(),
+                 log_tail(80).c_str());
+    return false;
+  }
+  return launch_on_free_port();
+}
+
+bool PostgresServer::start_standby(const PostgresServer& primary) {
+  if (!primary.running()) {
+    error_ = "the primary is not running";
+    return false;
+  }
+  if (!prepare_folder()) return false;
+  if (!base_backup(primary)) {
+    std::fprintf(stderr, "pg_basebackup failed: %s\n---- %s ----\n%s----\n", error_.c_str(), log_path_.c_str(),
+                 log_tail(80).c_str());
+    return false;
+  }
+  return launch_on_free_port();
+}
+
+// The user to run as (when root) and a fresh folder it owns.
+bool PostgresServer::prepare_folder() {
   if (::geteuid() == 0) {
     const passwd* user = ::getpwnam(kSystemUser);
     if (user == nullptr) {
@@ -106,11 +131,10 @@ bool PostgresServer::start() {
     error_ = "chown " + folder_ + ": " + std::strerror(errno);
     return false;
   }
-  if (!init_cluster()) {
-    std::fprintf(stderr, "PostgreSQL initdb failed: %s\n---- %s ----\n%s----\n", error_.c_str(), log_path_.c_str(),
-                 log_tail(80).c_str());
-    return false;
-  }
+  return true;
+}
+
+bool PostgresServer::launch_on_free_port() {
   for (int attempt = 0; attempt < kLaunchAttemptsMax; ++attempt) {
     uint16_t port = free_loopback_port();
     if (port == 0) continue;
@@ -139,17 +163,41 @@ bool PostgresServer::init_cluster() {
                                          "--locale=C",
                                          "--no-sync",
                                          "--no-instructions"};
+  return run_to_end(args, "initdb");
+}
+
+bool PostgresServer::base_backup(const PostgresServer& primary) {
+  // -R writes standby.signal and primary_conninfo; -X stream copies the WAL
+  // the backup needs over a second connection while it runs.
+  const std::vector<std::string> args = {std::string(kBinDir) + "/pg_basebackup",
+                                         "-h",
+                                         "127.0.0.1",
+                                         "-p",
+                                         std::to_string(primary.port()),
+                                         "-U",
+                                         kSuperuser,
+                                         "-D",
+                                         data_dir_,
+                                         "-R",
+                                         "-X",
+                                         "stream",
+                                         "--checkpoint=fast",
+                                         "--no-sync"};
+  return run_to_end(args, "pg_basebackup");
+}
+
+bool PostgresServer::run_to_end(const std::vector<std::string>& args, const char* what) {
   pid_t pid = spawn_child(child_spec(args), error_);
   if (pid < 0) return false;
   int status = 0;
   if (!wait_child(pid, kInitTimeoutMs, &status)) {
     ::kill(pid, SIGKILL);
     wait_child(pid, kKillTimeoutMs, &status);
-    error_ = "initdb did not finish within " + std::to_string(kInitTimeoutMs) + " ms";
+    error_ = std::string(what) + " did not finish within " + std::to_string(kInitTimeoutMs) + " ms";
     return false;
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    error_ = "initdb failed (" + describe_status(status) + ")";
+    error_ = std::string(what) + " failed (" + describe_status(status) + ")";
     return false;
   }
   return true;

@@ -1,5 +1,5 @@
-// PostgresServer: a throwaway PostgreSQL 15 for tests of the cluster-mode
-// adapters (PostgresWriteStore).
+// PostgresServer: a throwaway PostgreSQL 15 (or a hot standby of one) for
+// tests of the cluster-mode adapters (PostgresWriteStore, PostgresReadStore).
 //
 // start() runs `initdb` in a fresh temp folder (DIR/data, trust
 // authentication, superuser `postgres`), then `postgres -D DIR/data -k DIR
@@ -12,6 +12,13 @@
 // (PR_SET_PDEATHSIG), so a crashed test leaves no server behind.
 // stop() sends SIGTERM and waits (bounded, then SIGKILL); the destructor
 // stops it and removes the folder (kept when HAWKER_TEST_KEEP is set).
+//
+// start_standby(primary) makes a hot standby of a running server instead:
+// `pg_basebackup -R -X stream` from the primary (initdb's pg_hba trusts
+// replication from loopback, and PostgreSQL 15 defaults to wal_level=replica
+// and max_wal_senders=10) into its own temp folder, then a postmaster on
+// another free port that streams the primary's WAL and answers read-only
+// queries. Stop the standby before its primary.
 //
 // One server per test binary: shared() starts it on first use (call it from
 // the main thread) and it is stopped at exit; create_database() gives each
@@ -47,6 +54,8 @@ class PostgresServer {
 
   // False with error() set (and the log tail printed) if it did not start.
   bool start();
+  // A hot standby of `primary` (running); false with error() set as start().
+  bool start_standby(const PostgresServer& primary);
   void stop();
   bool running() const { return pid_ > 0; }
 
@@ -60,7 +69,12 @@ class PostgresServer {
   std::string log_tail(size_t lines = 60) const;
 
  private:
+  bool prepare_folder();
   bool init_cluster();
+  bool base_backup(const PostgresServer& primary);
+  bool launch_on_free_port();
+  // Runs a tool (bounded by kInitTimeoutMs) and checks it exited 0.
+  bool run_to_end(const std::vector<std::string>& args, const char* what);
   bool launch(uint16_t port);
   bool wait_ready(std::string& why);
   bool reap(int timeout_ms);
