@@ -316,4 +316,40 @@ Status migrate(PGconn* conn, const SchemaDefinition& schema) {
   return {};
 }
 
+std::string describe_server(PGconn* conn) {
+  const char* host = PQhost(conn);
+  const char* port = PQport(conn);
+  const char* database = PQdb(conn);
+  return std::string(host ? host : "?") + ":" + (port ? port : "?") + "/" + (database ? database : "?");
+}
+
+Status check_migrated(PGconn* conn, const SchemaDefinition& schema, std::string_view remedy) {
+  const std::string table = schema.table;
+  const int known = static_cast<int>(schema.migrations.size());
+  const std::string where = std::string(schema.component) + " schema on " + describe_server(conn);
+  // to_regclass answers NULL for a missing table (or schema) instead of failing.
+  Result<PgResult> exists =
+      exec(conn, "check migrations", "SELECT to_regclass($1) IS NOT NULL", Params().text(table));
+  if (!exists) return exists.error();
+  if (row_count(exists->get()) != 1) return make_error(ErrorCode::kIo, "postgres: to_regclass answered no row");
+  if (Row(exists->get(), 0).text(0) != "t")
+    return make_error(ErrorCode::kUnavailable, "postgres: the " + where + " is not there (no " + table +
+                                                   "), this build needs version " + std::to_string(known) + "; " +
+                                                   std::string(remedy));
+  const std::string newest_sql = "SELECT COALESCE(max(version), 0) FROM " + table;
+  Result<PgResult> newest = exec(conn, "check migrations", newest_sql.c_str());
+  if (!newest) return newest.error();
+  Row row(newest->get(), 0);
+  const int64_t applied = row.i64(0);
+  if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: unreadable " + table);
+  if (applied > known)
+    return make_error(ErrorCode::kUnavailable, "postgres: the " + where + " is version " + std::to_string(applied) +
+                                                   ", newer than this build's " + std::to_string(known));
+  if (applied < known)
+    return make_error(ErrorCode::kUnavailable, "postgres: the " + where + " is at version " +
+                                                   std::to_string(applied) + ", this build needs " +
+                                                   std::to_string(known) + "; " + std::string(remedy));
+  return {};
+}
+
 }  // namespace hawker::store::pg

@@ -1,6 +1,7 @@
 // pg: the libpq plumbing the PostgreSQL adapters share (PostgresWriteStore,
 // PostgresReadStore, PostgresShowStore): parameterised statements, a row
-// reader, a bounded connection pool and a migration runner.
+// reader, a bounded connection pool, a migration runner and its read-only
+// version check.
 //
 // Internal to src/store: only the adapters' .cc files include it. libpq's
 // types are forward-declared here (as libpq-fe.h itself declares them), so
@@ -242,5 +243,16 @@ struct SchemaDefinition {
 // Refuses (kUnavailable, "... newer than this build ...") a database whose
 // recorded version is higher than the highest one known here.
 Status migrate(pg_conn* conn, const SchemaDefinition& schema);
+
+// For an opener that must not write (e.g. on a hot standby, which refuses
+// all DDL, even CREATE SCHEMA IF NOT EXISTS): checks with SELECTs only that
+// `schema`'s migrations table exists and its highest version is exactly the
+// highest one known here. Otherwise kUnavailable naming the server, the
+// version found and the one needed, followed by `remedy` (e.g. "start a
+// worker (it migrates) first"). Writes nothing, takes no lock.
+Status check_migrated(pg_conn* conn, const SchemaDefinition& schema, std::string_view remedy);
+
+// "HOST:PORT/DATABASE" of a connection, for messages (no user or password).
+std::string describe_server(pg_conn* conn);
 
 }  // namespace hawker::store::pg

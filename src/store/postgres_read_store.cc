@@ -29,6 +29,10 @@
 // Because replay is harmless, apply() is retried once on another connection
 // when its connection broke.
 //
+// Read-only, start() only runs pg::check_migrated (SELECTs) and apply()
+// refuses before it borrows a connection, so no statement that writes is
+// ever sent.
+//
 // Thread-safety: no shared mutable state besides the pool; each call works
 // on its own borrowed connection and its own locals.
 #include "store/postgres_read_store.h"
@@ -196,15 +200,21 @@ struct Batch {
 class PostgresReadStore final : public ReadStore {
  public:
   PostgresReadStore(const std::string& conninfo, const PostgresReadStoreOptions& options)
-      : pool_(conninfo, kApplicationName, options.pool_size, options.acquire_timeout) {}
+      : pool_(conninfo, kApplicationName, options.pool_size, options.acquire_timeout),
+        read_only_(options.read_only) {}
 
   Status start() {
     Result<pg::Lease> lease = pool_.acquire();
     if (!lease) return lease.error();
+    if (read_only_) return pg::check_migrated(lease->get(), kSchema, "start a worker (it migrates) first");
     return pg::migrate(lease->get(), kSchema);
   }
 
   Status apply(std::span<const market::Event> events) override {
+    if (read_only_)
+      return make_error(ErrorCode::kInvalid,
+                        "postgres read store: opened read-only (e.g. on a replica): only the workers' projection, "
+                        "on the primary, applies events");
     if (events.empty()) return ok_status();
     return pool_.with_connection([&](pg_conn* conn) -> Status {
       Status status = apply_once(conn, events);
@@ -490,6 +500,7 @@ class PostgresReadStore final : public ReadStore {
   }
 
   pg::ConnectionPool pool_;
+  const bool read_only_;
 };
 
 }  // namespace

@@ -7,11 +7,20 @@
 // schema newer than the build is refused; and that two read stores applying
 // the same events at once (two projector processes) apply each event once.
 //
+// Read-only (a gateway's read models, possibly on a replica): it opens a
+// migrated database and serves every query and the checkpoint, even over a
+// connection whose every transaction is read-only (so it never tries a
+// write); it refuses, creating nothing, a database whose read models are
+// missing, older or newer; its apply() is an error that changes nothing; and
+// on a real hot standby (pg_basebackup of a primary) it sees what a
+// read-write store applies on the primary once it has replayed.
+//
 // It also defines the contract suites' "Postgres" factories: the support
 // header's hawker::testing would hide ::testing in those files.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -28,6 +37,7 @@ namespace hawker::store {
 
 namespace {
 
+using hawker::testing::PostgresServer;
 using hawker::testing::shared_database_for;
 
 }  // namespace
@@ -219,6 +229,182 @@ TEST_F(PostgresReadStoreTest, TwoAppliersApplyEachEventOnce) {
   Result<uint64_t> checkpoint = (*second)->checkpoint();
   ASSERT_TRUE(checkpoint.ok());
   EXPECT_EQ(*checkpoint, static_cast<uint64_t>(kOrders) + 1);
+}
+
+
+// Every transaction of this connection is read-only: any write would fail.
+std::string read_only_session(const std::string& conninfo) {
+  return conninfo + " options='-c default_transaction_read_only=on'";
+}
+
+PostgresReadStoreOptions read_only_options() {
+  PostgresReadStoreOptions options;
+  options.read_only = true;
+  return options;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST_F(PostgresReadStoreTest, ReadOnlyServesAMigratedDatabaseWithoutWriting) {
+  Result<ReadStorePtr> writer = open_postgres_read_store(conninfo_);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  const std::vector<market::Event> events = {created(1, 7), confirmed(2, 7, 70)};
+  ASSERT_TRUE((*writer)->apply(events).ok());
+
+  Result<ReadStorePtr> reader = open_postgres_read_store(read_only_session(conninfo_), read_only_options());
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  Result<uint64_t> checkpoint = (*reader)->checkpoint();
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().message;
+  EXPECT_EQ(*checkpoint, 2u);
+  Result<std::optional<ProductView>> product = (*reader)->get_product(7);
+  ASSERT_TRUE(product.ok()) << product.error().message;
+  ASSERT_TRUE(product->has_value());
+  EXPECT_EQ((*product)->definition.seller, "ada");
+  Result<ProductPage> page = (*reader)->list_products("ada", 0, 10);
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->items.size(), 1u);
+  Result<std::optional<OrderView>> order = (*reader)->get_order(70);
+  ASSERT_TRUE(order.ok()) << order.error().message;
+  ASSERT_TRUE(order->has_value());
+  EXPECT_EQ((*order)->status, market::OrderStatus::kConfirmed);
+  Result<SellerTotals> totals = (*reader)->seller_totals("ada");
+  ASSERT_TRUE(totals.ok()) << totals.error().message;
+  EXPECT_EQ(totals->orders_confirmed, 1);
+
+  // The same read-only open over a connection that could write: it does not.
+  Result<ReadStorePtr> plain = open_postgres_read_store(conninfo_, read_only_options());
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(column("SELECT count(*)::text FROM read_model.schema_migrations"), (std::vector<std::string>{"1"}));
+}
+
+TEST_F(PostgresReadStoreTest, ReadOnlyApplyIsAnErrorAndChangesNothing) {
+  Result<ReadStorePtr> writer = open_postgres_read_store(conninfo_);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  const std::vector<market::Event> first = {created(1, 7)};
+  ASSERT_TRUE((*writer)->apply(first).ok());
+  for (const std::string& conninfo : {conninfo_, read_only_session(conninfo_)}) {
+    Result<ReadStorePtr> reader = open_postgres_read_store(conninfo, read_only_options());
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    const std::vector<market::Event> more = {created(2, 8), confirmed(3, 7, 71)};
+    Status applied = (*reader)->apply(more);
+    ASSERT_FALSE(applied.ok()) << "a read-only store applied events";
+    EXPECT_EQ(applied.error().code, ErrorCode::kInvalid);
+    EXPECT_TRUE(contains(applied.error().message, "read-only")) << applied.error().message;
+    // Even an empty batch is refused: the store is not an applier.
+    EXPECT_FALSE((*reader)->apply({}).ok());
+  }
+  EXPECT_EQ(column("SELECT seq::text FROM read_model.checkpoint"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(column("SELECT id::text FROM read_model.products ORDER BY id"), (std::vector<std::string>{"7"}));
+  EXPECT_EQ(column("SELECT count(*)::text FROM read_model.orders"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(column("SELECT count(*)::text FROM read_model.seller_totals"), (std::vector<std::string>{"0"}));
+}
+
+TEST_F(PostgresReadStoreTest, ReadOnlyOpenOfAFreshDatabaseIsRefusedAndCreatesNothing) {
+  for (const std::string& conninfo : {conninfo_, read_only_session(conninfo_)}) {
+    Result<ReadStorePtr> reader = open_postgres_read_store(conninfo, read_only_options());
+    ASSERT_FALSE(reader.ok()) << "a read-only store opened a database without read models";
+    EXPECT_EQ(reader.error().code, ErrorCode::kUnavailable);
+    EXPECT_TRUE(contains(reader.error().message, "this build needs version " +
+                                                     std::to_string(kPostgresReadStoreSchemaVersion)))
+        << reader.error().message;
+    EXPECT_TRUE(contains(reader.error().message, "start a worker (it migrates) first")) << reader.error().message;
+  }
+  EXPECT_TRUE(column("SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'read_model'").empty());
+  EXPECT_TRUE(column("SELECT table_name FROM information_schema.tables WHERE table_name = 'schema_migrations'").empty());
+}
+
+TEST_F(PostgresReadStoreTest, ReadOnlyOpenRefusesAnOlderOrNewerSchema) {
+  {
+    Result<ReadStorePtr> writer = open_postgres_read_store(conninfo_);
+    ASSERT_TRUE(writer.ok()) << writer.error().message;
+  }
+  // Older: the migrations table is there, its version is not.
+  QueryResult emptied(PQexec(admin_.get(), "DELETE FROM read_model.schema_migrations"));
+  ASSERT_EQ(PQresultStatus(emptied.get()), PGRES_COMMAND_OK) << PQresultErrorMessage(emptied.get());
+  Result<ReadStorePtr> older = open_postgres_read_store(read_only_session(conninfo_), read_only_options());
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.error().code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(contains(older.error().message, "at version 0, this build needs " +
+                                                  std::to_string(kPostgresReadStoreSchemaVersion)))
+      << older.error().message;
+  EXPECT_TRUE(column("SELECT version::text FROM read_model.schema_migrations").empty());
+
+  const std::string newer = "INSERT INTO read_model.schema_migrations (version) VALUES (" +
+                            std::to_string(kPostgresReadStoreSchemaVersion + 1) + ")";
+  QueryResult inserted(PQexec(admin_.get(), newer.c_str()));
+  ASSERT_EQ(PQresultStatus(inserted.get()), PGRES_COMMAND_OK) << PQresultErrorMessage(inserted.get());
+  Result<ReadStorePtr> refused = open_postgres_read_store(read_only_session(conninfo_), read_only_options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(contains(refused.error().message, "newer than this build")) << refused.error().message;
+}
+
+// Retries `call` until it returns true or `bound` passes.
+template <typename Call>
+bool eventually(Call&& call, std::chrono::milliseconds bound = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!call()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// A primary and a hot standby of it, both this test's own: the worker-side
+// store migrates and applies on the primary; the gateway-side store reads the
+// standby, read-only.
+TEST(PostgresReadStoreReplicaTest, ReadOnlyStoreOnAStandbySeesThePrimarysProjection) {
+  PostgresServer primary;
+  ASSERT_TRUE(primary.start()) << primary.error();
+  Result<std::string> primary_conninfo = primary.create_database("hawker_replica");
+  ASSERT_TRUE(primary_conninfo.ok()) << primary_conninfo.error().message;
+  PostgresServer standby;  // declared after the primary: stopped first
+  ASSERT_TRUE(standby.start_standby(primary)) << standby.error();
+  const std::string standby_conninfo = standby.conninfo("hawker_replica");
+
+  // Before any worker ran: a clear refusal. A read-write open cannot migrate a standby.
+  Result<ReadStorePtr> early = open_postgres_read_store(standby_conninfo, read_only_options());
+  ASSERT_FALSE(early.ok());
+  EXPECT_TRUE(contains(early.error().message, "start a worker")) << early.error().message;
+  Result<ReadStorePtr> migrating = open_postgres_read_store(standby_conninfo);
+  ASSERT_FALSE(migrating.ok()) << "a hot standby took a migration";
+  EXPECT_TRUE(contains(migrating.error().message, "read-only")) << migrating.error().message;
+
+  Result<ReadStorePtr> writer = open_postgres_read_store(*primary_conninfo);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  Result<ReadStorePtr> reader = make_error(ErrorCode::kUnavailable, "not opened");
+  ASSERT_TRUE(eventually([&] {
+    reader = open_postgres_read_store(standby_conninfo, read_only_options());
+    return reader.ok();
+  })) << "the standby never replayed the migration: "
+      << reader.error().message;
+  Result<uint64_t> start = (*reader)->checkpoint();
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  EXPECT_EQ(*start, 0u);
+
+  std::vector<market::Event> events = {created(1, 5)};
+  for (uint64_t index = 0; index < 20; ++index) events.push_back(confirmed(index + 2, 5, 500 + index));
+  ASSERT_TRUE((*writer)->apply(events).ok());
+  uint64_t seen = 0;
+  EXPECT_TRUE(eventually([&] {
+    Result<uint64_t> checkpoint = (*reader)->checkpoint();
+    seen = checkpoint.ok() ? *checkpoint : 0;
+    return seen == events.back().seq;
+  })) << "the standby's checkpoint stayed at "
+      << seen;
+  Result<SellerTotals> totals = (*reader)->seller_totals("ada");
+  ASSERT_TRUE(totals.ok()) << totals.error().message;
+  EXPECT_EQ(totals->orders_confirmed, 20);
+  Result<std::optional<OrderView>> order = (*reader)->get_order(519);
+  ASSERT_TRUE(order.ok() && order->has_value());
+  EXPECT_EQ((*order)->status, market::OrderStatus::kConfirmed);
+  Result<std::optional<ProductView>> product = (*reader)->get_product(5);
+  ASSERT_TRUE(product.ok() && product->has_value());
+
+  Status refused = (*reader)->apply(std::span<const market::Event>(events).first(1));
+  EXPECT_FALSE(refused.ok());
+  // The stores close their connections before the servers stop.
+  reader = make_error(ErrorCode::kUnavailable, "closed");
+  writer = make_error(ErrorCode::kUnavailable, "closed");
 }
 
 }  // namespace
