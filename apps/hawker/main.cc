@@ -95,6 +95,11 @@ void add_cluster_flags(CLI::App* command, ServeOptions& options, bool required) 
     nats->required();
     postgres->required();
   }
+  command
+      ->add_option("--postgres-read", options.postgres_read_url,
+                   "PostgreSQL where a gateway reads the read models, read-only (e.g. a standby of --postgres); "
+                   "workers ignore it")
+      ->envname("HAWKER_POSTGRES_READ");
   command->add_option("--cluster-name", options.cluster_name, "prefix of the JetStream stream, bucket and consumer")
       ->envname("HAWKER_CLUSTER_NAME");
   command->add_option("--nats-replicas", options.nats_replicas, "JetStream replicas (3 on a 3-node cluster)")

@@ -57,6 +57,8 @@ class EmbeddedServer final : public Server {
       return make_error(ErrorCode::kInvalid, "cluster mode needs both --nats and --postgres");
     if (!cluster && options.role != NodeRole::kAll)
       return make_error(ErrorCode::kInvalid, "a gateway or worker needs the cluster: --nats URL --postgres URL");
+    if (!cluster && !options.postgres_read_url.empty())
+      return make_error(ErrorCode::kInvalid, "--postgres-read is for cluster mode: --nats URL --postgres URL");
     gateway_ = options.role != NodeRole::kWorker;
     worker_ = options.role != NodeRole::kGateway;
     std::error_code ec;
@@ -169,9 +171,7 @@ class EmbeddedServer final : public Server {
     auto write = store::open_postgres_write_store(options.postgres_url, write_options);
     if (!write) return write.error();
     write_store_ = std::move(*write);
-    auto read = store::open_postgres_read_store(options.postgres_url);
-    if (!read) return read.error();
-    read_store_ = std::move(*read);
+    if (Status opened = open_cluster_read_store(options); !opened) return opened;
     // The event log every tail follows: the outbox, relayed into JetStream
     // by the workers (start_outbox_relay).
     bus::JetStreamEventLogOptions log_options;
@@ -190,6 +190,23 @@ class EmbeddedServer final : public Server {
                                 {"nats", options.nats_url},
                                 {"name", options.cluster_name},
                                 {"replicas", options.nats_replicas}});
+    return {};
+  }
+
+  // The projection (a worker's) writes the read models on --postgres; a
+  // process without it may read them from --postgres-read (a replica).
+  Status open_cluster_read_store(const ServeOptions& options) {
+    const bool from_replica = !options.postgres_read_url.empty() && !worker_;
+    if (!options.postgres_read_url.empty() && worker_)
+      log_info("server.postgres_read_ignored",
+               {{"reason", "this process runs the projection, which writes the read models on --postgres"}});
+    store::PostgresReadStoreOptions read_options;
+    read_options.read_only = from_replica;
+    auto read =
+        store::open_postgres_read_store(from_replica ? options.postgres_read_url : options.postgres_url, read_options);
+    if (!read) return read.error();
+    read_store_ = std::move(*read);
+    if (from_replica) log_info("server.read_models", {{"source", "--postgres-read"}, {"mode", "read-only"}});
     return {};
   }
 

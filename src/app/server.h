@@ -12,7 +12,9 @@
 //             event log, so its viewers see every gateway's sales, and the
 //             live relay (NATS subjects per show) brings other gateways'
 //             chat, pins and show changes. It waits for the workers'
-//             projection instead of writing the read side.
+//             projection instead of writing the read side, and may read
+//             the read models from a replica (postgres_read_url, opened
+//             read-only).
 //   kWorker   checkout workers, the outbox relay (PostgreSQL's outbox into
 //             the JetStream event log) and the read-side projection; its
 //             HTTP listener answers only /healthz and /metrics.
@@ -42,6 +44,11 @@ struct ServeOptions {
   // Cluster mode: both set, or neither (the embedded default).
   std::string nats_url;      // JetStream, comma-separated nats://HOST:PORT of its nodes
   std::string postgres_url;  // libpq connection string or URI
+  // Optional: where a process without the projection (a gateway) reads the
+  // read models, read-only, e.g. a streaming-replication standby of
+  // postgres_url. A process that runs the projection writes them on
+  // postgres_url and ignores this.
+  std::string postgres_read_url;
   std::string cluster_name = "hawker";  // prefix of the JetStream stream, bucket and consumer
   int nats_replicas = 1;                // 3 on a 3-node JetStream cluster
   int postgres_pool = 8;                // write-store connections per process
