@@ -130,11 +130,19 @@ Sale open_sale(HawkerProcess& gateway, const std::string& seller, int64_t stock)
   return sale;
 }
 
-// The last `available` a viewer was sent for the product, reading until the
-// connection has been quiet for `quiet_ms`.
-int64_t last_available(WsClient& viewer, const std::string& product, int64_t start, int quiet_ms) {
+// The product's `available` as a viewer was last told it, reading frames until
+// it is `wanted` or `timeout_ms` passes (a NATS leader election can hold the
+// event log for seconds, so the stock may arrive well after the orders end).
+int64_t available_seen(WsClient& viewer, const std::string& product, int64_t start, int64_t wanted,
+                       int timeout_ms) {
   int64_t available = start;
-  while (auto frame = viewer.read(quiet_ms)) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (available != wanted) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    auto frame = viewer.read(static_cast<int>(left));
+    if (!frame) break;
     json::value value = json::parse(*frame);
     const json::object& object = value.as_object();
     if (object.at("type").as_string() == "inventory" && object.at("product_id").as_string() == product)
@@ -321,8 +329,11 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerAndANa
   EXPECT_EQ(processor_.charges_stored(), static_cast<size_t>(kStock));
 
   // The viewers on both gateways saw the same final stock.
-  EXPECT_EQ(last_available(viewer_a, sale.product, kStock, 1'500), 0);
-  EXPECT_EQ(last_available(viewer_b, sale.product, kStock, 1'500), 0);
+  EXPECT_EQ(available_seen(viewer_a, sale.product, kStock, 0, 30'000), 0);
+  EXPECT_EQ(available_seen(viewer_b, sale.product, kStock, 0, 30'000), 0);
+  // Nothing after the final value: the stock stays at 0.
+  EXPECT_EQ(available_seen(viewer_a, sale.product, 0, -1, 1'000), 0);
+  EXPECT_EQ(available_seen(viewer_b, sale.product, 0, -1, 1'000), 0);
   EXPECT_TRUE(worker_b->running());
 }
 
