@@ -25,7 +25,7 @@
 
 #include "bus/jetstream_event_log.h"
 #include "store/event_tail.h"
-#include "support/nats_server.h"
+#include "support/nats_test.h"
 
 namespace hawker::bus {
 namespace {
@@ -57,16 +57,8 @@ std::vector<market::Event> make_events(uint64_t first, uint64_t last) {
   return events;
 }
 
-class JetStreamEventLogTest : public ::testing::Test {
+class JetStreamEventLogTest : public testing::NatsTest<JetStreamEventLogOptions> {
  protected:
-  void SetUp() override {
-    std::string why;
-    server_ = testing::NatsServer::shared(&why);
-    ASSERT_NE(server_, nullptr) << why;
-    options_.url = server_->url();
-    options_.name_prefix = testing::unique_prefix(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-
   JetStreamEventLogPtr open() {
     auto opened = open_jetstream_event_log(options_);
     EXPECT_TRUE(opened.ok()) << opened.error().message;
@@ -88,8 +80,6 @@ class JetStreamEventLogTest : public ::testing::Test {
 
   void race_overlapping_appends();
 
-  testing::NatsServer* server_ = nullptr;
-  JetStreamEventLogOptions options_;
 };
 
 TEST_F(JetStreamEventLogTest, TwoAppendersRacingOverlappingRunsStoreEachEventOnceInOrder) {

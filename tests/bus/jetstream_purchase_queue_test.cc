@@ -22,7 +22,7 @@
 
 #include "bus/jetstream_purchase_queue.h"
 #include "core/jwt.h"
-#include "support/nats_server.h"
+#include "support/nats_test.h"
 
 namespace hawker::bus {
 namespace {
@@ -45,24 +45,14 @@ Enqueue make_item(uint64_t order_id, const std::string& key, uint64_t fingerprin
   return item;
 }
 
-class JetStreamPurchaseQueueTest : public ::testing::Test {
+class JetStreamPurchaseQueueTest : public testing::NatsTest<JetStreamOptions> {
  protected:
-  void SetUp() override {
-    std::string why;
-    server_ = testing::NatsServer::shared(&why);
-    ASSERT_NE(server_, nullptr) << why;
-    options_.url = server_->url();
-    options_.name_prefix = testing::unique_prefix(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-
   PurchaseQueuePtr open(QueueOptions queue_options = {}) {
     auto opened = open_jetstream_purchase_queue(options_, queue_options);
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     return opened.ok() ? std::move(opened).value() : nullptr;
   }
 
-  testing::NatsServer* server_ = nullptr;
-  JetStreamOptions options_;
 };
 
 TEST_F(JetStreamPurchaseQueueTest, TwoWorkersShareTheConsumerWithoutHoldingTheSameLease) {

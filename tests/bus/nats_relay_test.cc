@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/nats_server.h"
+#include "support/nats_test.h"
 
 namespace hawker::bus {
 namespace {
@@ -57,16 +57,8 @@ class Inbox {
   std::vector<std::string> received_;
 };
 
-class NatsRelayTest : public ::testing::Test {
+class NatsRelayTest : public testing::NatsTest<NatsRelayOptions> {
  protected:
-  void SetUp() override {
-    std::string why;
-    server_ = testing::NatsServer::shared(&why);
-    ASSERT_NE(server_, nullptr) << why;
-    options_.url = server_->url();
-    options_.name_prefix = testing::unique_prefix(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-
   NatsRelayPtr open(Inbox& inbox, NatsRelayOptions options) {
     auto opened = open_nats_relay(options, [&inbox](std::string_view bytes) { inbox.add(bytes); });
     EXPECT_TRUE(opened.ok()) << opened.error().message;
@@ -74,8 +66,6 @@ class NatsRelayTest : public ::testing::Test {
   }
   NatsRelayPtr open(Inbox& inbox) { return open(inbox, options_); }
 
-  testing::NatsServer* server_ = nullptr;
-  NatsRelayOptions options_;
 };
 
 // "<who>:<show>:<n>"
