@@ -31,6 +31,7 @@
 
 #include "bus/jetstream_event_log.h"
 #include "store/event_source.h"
+#include "store/test_products.h"
 #include "store/write_store.h"
 #include "support/nats_server.h"
 
@@ -50,18 +51,6 @@ constexpr milliseconds kWaitBound{30'000};
 // A wake-up slower than this is not "prompt" (it is a poll or a timeout).
 constexpr milliseconds kPromptBound{5'000};
 
-market::ProductDefinition definition_for(uint64_t product_id) {
-  market::ProductDefinition definition;
-  definition.id = product_id;
-  definition.seller = "ada";
-  definition.title = "Product " + std::to_string(product_id);
-  definition.price_cents = 2500;
-  definition.currency = "EUR";
-  definition.max_per_buyer = 5;
-  definition.low_threshold = market::default_low_threshold(10);
-  return definition;
-}
-
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now().time_since_epoch()).count();
 }
@@ -79,7 +68,7 @@ struct WriteStoreProducer {
     for (size_t i = 0; i < count; ++i) {
       auto id = handle->allocate_product_id();
       if (!id) return id.error();
-      auto committed = handle->commit(product_creation_commit(definition_for(*id), 10, now_us()));
+      auto committed = handle->commit(product_creation_commit(make_definition(*id, 10), 10, now_us()));
       if (!committed) return committed.error();
     }
     return {};
@@ -126,7 +115,7 @@ struct JetStreamEventSourceFactory {
     std::vector<market::Event> events;
     const uint64_t first = handle->last_event_seq() + 1;
     for (uint64_t seq = first; seq < first + count; ++seq) {
-      market::Event event = product_creation_commit(definition_for(seq), 10, now_us()).events.at(0);
+      market::Event event = product_creation_commit(make_definition(seq, 10), 10, now_us()).events.at(0);
       event.seq = seq;
       events.push_back(std::move(event));
     }

@@ -22,6 +22,7 @@
 
 #include "core/ids.h"
 #include "store/postgres_write_store.h"
+#include "store/test_products.h"
 #include "support/postgres_server.h"
 
 namespace hawker::store {
@@ -60,15 +61,7 @@ using Connection = std::unique_ptr<PGconn, ConnFinish>;
 using QueryResult = std::unique_ptr<PGresult, ResultClear>;
 
 ProductCommit create_commit(uint64_t product_id, int64_t stock) {
-  market::ProductDefinition definition;
-  definition.id = product_id;
-  definition.seller = "ada";
-  definition.title = "Product " + std::to_string(product_id);
-  definition.price_cents = 2500;
-  definition.currency = "EUR";
-  definition.max_per_buyer = 5;
-  definition.low_threshold = market::default_low_threshold(stock);
-  return product_creation_commit(definition, stock, 1'000'000);
+  return product_creation_commit(make_definition(product_id, stock), stock, 1'000'000);
 }
 
 // Sells one unit of `current` to `buyer` as order `order_id`.

@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/test_products.h"
 #include "store/write_store.h"
 
 namespace hawker::store {
@@ -87,18 +88,6 @@ struct PostgresWriteStoreFactory {
 };
 
 // ---- Builders --------------------------------------------------------------
-
-ProductDefinition make_definition(uint64_t product_id, int64_t stock, const std::string& seller = "ada") {
-  ProductDefinition definition;
-  definition.id = product_id;
-  definition.seller = seller;
-  definition.title = "Product " + std::to_string(product_id);
-  definition.price_cents = 2500;
-  definition.currency = "EUR";
-  definition.max_per_buyer = 5;
-  definition.low_threshold = market::default_low_threshold(stock);
-  return definition;
-}
 
 Inventory make_inventory(uint64_t product_id, int64_t stock) {
   Inventory inventory;
