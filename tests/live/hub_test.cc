@@ -35,6 +35,7 @@ namespace json = boost::json;
 using market::EventType;
 using market::StockState;
 using testing::parse;
+using testing::product_json;
 using testing::QueuedSubscriber;
 using testing::RecordingSubscriber;
 using testing::seq_of;
@@ -47,13 +48,6 @@ json::object show_json(uint64_t id, const std::string& seller) {
   show["title"] = "show " + std::to_string(id);
   show["status"] = "live";
   return show;
-}
-
-json::object product_json(uint64_t id) {
-  json::object product;
-  product["id"] = format_product_id(id);
-  product["title"] = "product " + std::to_string(id);
-  return product;
 }
 
 market::Event stock_event(EventType type, uint64_t product, int64_t available, uint64_t version,

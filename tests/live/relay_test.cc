@@ -44,6 +44,7 @@ namespace json = boost::json;
 using market::EventType;
 using market::StockState;
 using testing::parse;
+using testing::product_json;
 using testing::RecordingSubscriber;
 using testing::type_of;
 
@@ -111,10 +112,6 @@ class MemoryLink final : public LiveRelay {
 
 json::object show_json(uint64_t id, const std::string& status = "live") {
   return json::object{{"id", format_show_id(id)}, {"seller", "sel_a"}, {"title", "show"}, {"status", status}};
-}
-
-json::object product_json(uint64_t id) {
-  return json::object{{"id", format_product_id(id)}, {"title", "product " + std::to_string(id)}};
 }
 
 market::Event stock_event(uint64_t product, int64_t available, uint64_t version) {

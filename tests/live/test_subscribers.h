@@ -1,4 +1,4 @@
-// Subscribers for the live tests.
+// Subscribers and frame helpers for the live tests.
 //
 // RecordingSubscriber keeps every frame it is given (thread-safe), so tests
 // can compare pointers (one serialisation per broadcast) and parse frames.
@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "core/ids.h"
 #include "core/metrics.h"
 #include "live/subscriber.h"
 
@@ -36,6 +37,11 @@ inline std::string type_of(const Frame& frame) {
 }
 
 inline uint64_t seq_of(const Frame& frame) { return boost::json::value_to<uint64_t>(parse(frame).at("seq")); }
+
+// A minimal product object for the hub: its id and a title.
+inline boost::json::object product_json(uint64_t id) {
+  return boost::json::object{{"id", format_product_id(id)}, {"title", "product " + std::to_string(id)}};
+}
 
 class RecordingSubscriber : public Subscriber {
  public:
