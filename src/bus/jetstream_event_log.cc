@@ -51,18 +51,6 @@ constexpr int kReplyPendingBytesMax = 256 << 20;
 constexpr milliseconds kPollInterval{250};
 constexpr std::string_view kDescriptionPrefix = "hawker event log; event seq = stream seq + ";
 
-struct MsgDeleter {
-  void operator()(natsMsg* msg) const { natsMsg_Destroy(msg); }
-};
-using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
-struct SubscriptionDeleter {
-  void operator()(natsSubscription* sub) const {
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-  }
-};
-using SubscriptionPtr = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
-
 Error nats_failure(std::string_view what, natsStatus status, jsErrCode js_code = static_cast<jsErrCode>(0)) {
   return nats_error(kComponent, what, status, js_code);
 }
@@ -80,76 +68,6 @@ std::optional<uint64_t> header_u64(natsMsg* msg, const char* name) {
   return parse_u64(value);
 }
 
-std::string_view data_of(natsMsg* msg) {
-  const char* data = natsMsg_GetData(msg);
-  return std::string_view(data == nullptr ? "" : data, static_cast<size_t>(natsMsg_GetDataLength(msg)));
-}
-
-// A status-only reply (no data, a Status header): "404", "503", ...; empty otherwise.
-std::string status_of(natsMsg* msg) {
-  const char* status = nullptr;
-  if (natsMsg_GetDataLength(msg) != 0 || natsMsgHeader_Get(msg, "Status", &status) != NATS_OK || status == nullptr)
-    return {};
-  return std::string(status, strnlen(status, 3));
-}
-
-uint64_t json_u64(const boost::json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_uint64()) return value->as_uint64();
-  if (value->is_int64() && value->as_int64() > 0) return static_cast<uint64_t>(value->as_int64());
-  return 0;
-}
-
-// One request of an exchange().
-struct Outgoing {
-  std::string subject;
-  std::string data;
-  std::string msg_id;               // Nats-Msg-Id, when not empty
-  uint64_t expected_last_seq = 0;   // Nats-Expected-Last-Sequence, when not 0
-};
-
-// A JetStream publish acknowledgement (or its refusal).
-struct PubAck {
-  bool ok = false;
-  bool duplicate = false;
-  uint64_t sequence = 0;
-  int64_t error_code = 0;  // JetStream err_code when !ok
-  std::string description;
-};
-
-PubAck parse_pub_ack(natsMsg* reply) {
-  PubAck ack;
-  if (status_of(reply) == "503") {
-    ack.description = "no stream listens on this subject (no responders)";
-    return ack;
-  }
-  boost::system::error_code ec;
-  boost::json::value json = boost::json::parse(data_of(reply), ec);
-  const boost::json::object* object = ec ? nullptr : json.if_object();
-  if (object == nullptr) {
-    ack.description = "unreadable publish acknowledgement";
-    return ack;
-  }
-  if (const auto* error = object->if_contains("error"); error != nullptr && error->is_object()) {
-    const auto& fields = error->as_object();
-    if (const auto* code = fields.if_contains("err_code"); code != nullptr && code->is_int64())
-      ack.error_code = code->as_int64();
-    if (const auto* text = fields.if_contains("description"); text != nullptr && text->is_string())
-      ack.description = std::string(text->as_string());
-    return ack;
-  }
-  ack.sequence = json_u64(*object, "seq");
-  if (ack.sequence == 0) {
-    ack.description = "publish acknowledgement without a sequence";
-    return ack;
-  }
-  if (const auto* duplicate = object->if_contains("duplicate"); duplicate != nullptr && duplicate->is_bool())
-    ack.duplicate = duplicate->as_bool();
-  ack.ok = true;
-  return ack;
-}
-
 // Shared with the notice subscription's cnats thread.
 struct Signal {
   std::mutex mutex;
@@ -162,7 +80,7 @@ using SignalRef = std::shared_ptr<Signal>;
 
 void on_notice(natsConnection* /*connection*/, natsSubscription* /*sub*/, natsMsg* msg, void* closure) {
   Signal& signal = **static_cast<SignalRef*>(closure);
-  std::optional<uint64_t> seq = parse_u64(data_of(msg));
+  std::optional<uint64_t> seq = parse_u64(nats_data(msg));
   natsMsg_Destroy(msg);
   if (!seq) return;  // not ours: ignored
   {
@@ -211,7 +129,7 @@ class JetStreamLog final : public JetStreamEventLog {
  private:
   Status ensure_stream();
   Result<uint64_t> offset_of(const jsStreamInfo& info) const;
-  Result<std::vector<MsgPtr>> exchange(const std::vector<Outgoing>& requests, milliseconds timeout);
+  Result<std::vector<NatsMsgPtr>> exchange(const std::vector<NatsRequest>& requests, milliseconds timeout);
   Result<StreamState> stream_state(milliseconds timeout);
   // The last event the stream holds, its last message checked against the mapping.
   Result<uint64_t> verified_last();
@@ -233,6 +151,10 @@ class JetStreamLog final : public JetStreamEventLog {
   uint64_t known() const {
     std::lock_guard lock(signal_->mutex);
     return signal_->known;
+  }
+  // A direct get of stream message `stream_seq`.
+  NatsRequest direct_get(uint64_t stream_seq) const {
+    return NatsRequest{direct_get_subject_, "{\"seq\":" + std::to_string(stream_seq) + "}", {}, 0, false};
   }
   Status connected() const {
     if (natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED) return {};
@@ -355,8 +277,8 @@ Status JetStreamLog::ensure_stream() {
   return {};
 }
 
-Result<std::vector<MsgPtr>> JetStreamLog::exchange(const std::vector<Outgoing>& requests, milliseconds timeout) {
-  std::vector<MsgPtr> replies(requests.size());
+Result<std::vector<NatsMsgPtr>> JetStreamLog::exchange(const std::vector<NatsRequest>& requests, milliseconds timeout) {
+  std::vector<NatsMsgPtr> replies(requests.size());
   if (requests.empty()) return replies;
   if (Status up = connected(); !up) return up.error();
   natsInbox* raw_inbox = nullptr;
@@ -367,45 +289,11 @@ Result<std::vector<MsgPtr>> JetStreamLog::exchange(const std::vector<Outgoing>& 
   natsSubscription* raw_sub = nullptr;
   status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox + "*").c_str());
   if (status != NATS_OK) return nats_failure("subscribe to replies", status);
-  SubscriptionPtr sub(raw_sub);
+  NatsSubscriptionPtr sub(raw_sub);
   natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, kReplyPendingBytesMax);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const Outgoing& request = requests[i];
-    natsMsg* raw_msg = nullptr;
-    const std::string reply = inbox + std::to_string(i);
-    status = natsMsg_Create(&raw_msg, request.subject.c_str(), reply.c_str(), request.data.data(),
-                            static_cast<int>(request.data.size()));
-    MsgPtr msg(raw_msg);
-    if (status == NATS_OK && !request.msg_id.empty())
-      status = natsMsgHeader_Set(raw_msg, "Nats-Msg-Id", request.msg_id.c_str());
-    if (status == NATS_OK && request.expected_last_seq != 0)
-      status = natsMsgHeader_Set(raw_msg, "Nats-Expected-Last-Sequence",
-                                 std::to_string(request.expected_last_seq).c_str());
-    if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw_msg);
-    if (status != NATS_OK) return nats_failure("publish to " + request.subject, status);
-  }
-  const auto deadline = Clock::now() + timeout;
-  size_t answered = 0;
-  while (answered < requests.size()) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    natsMsg* raw_reply = nullptr;
-    status = natsSubscription_NextMsg(&raw_reply, raw_sub, left);
-    if (status == NATS_TIMEOUT) break;
-    if (status != NATS_OK) return nats_failure("wait for replies", status);
-    MsgPtr reply(raw_reply);
-    std::string_view subject = natsMsg_GetSubject(raw_reply);
-    if (subject.size() <= inbox.size()) continue;
-    std::optional<uint64_t> index = parse_u64(subject.substr(inbox.size()));
-    if (!index || *index >= replies.size() || replies[*index]) continue;
-    replies[*index] = std::move(reply);
-    ++answered;
-  }
-  if (answered < requests.size())
-    return make_error(ErrorCode::kTimeout, std::string(kComponent) + ": " +
-                                               std::to_string(requests.size() - answered) + " of " +
-                                               std::to_string(requests.size()) + " requests unanswered within " +
-                                               std::to_string(timeout.count()) + " ms");
+  if (Status sent = publish_requests(connection_, requests, inbox, kComponent); !sent) return sent.error();
+  if (Status got = collect_replies(raw_sub, inbox, replies, timeout, NoResponders::kFail, kComponent); !got)
+    return got.error();
   return replies;
 }
 
@@ -415,14 +303,14 @@ Result<StreamState> JetStreamLog::stream_state(milliseconds timeout) {
   natsStatus status = natsConnection_RequestString(&raw, connection_, info_subject_.c_str(), "",
                                                    std::max<int64_t>(timeout.count(), 1));
   if (status != NATS_OK) return nats_failure("stream info " + stream_, status);
-  MsgPtr reply(raw);
+  NatsMsgPtr reply(raw);
   boost::system::error_code ec;
-  boost::json::value json = boost::json::parse(data_of(raw), ec);
+  boost::json::value json = boost::json::parse(nats_data(raw), ec);
   const boost::json::object* object = ec ? nullptr : json.if_object();
   const boost::json::value* state = object != nullptr ? object->if_contains("state") : nullptr;
   if (state == nullptr || !state->is_object())
     return make_error(ErrorCode::kUnavailable, std::string(kComponent) + ": stream info " + stream_ + ": " +
-                                                   std::string(data_of(raw).substr(0, 200)));
+                                                   std::string(nats_data(raw).substr(0, 200)));
   const auto& fields = state->as_object();
   return StreamState{json_u64(fields, "first_seq"), json_u64(fields, "last_seq"), json_u64(fields, "messages")};
 }
@@ -443,7 +331,7 @@ Result<market::Event> JetStreamLog::event_of(natsMsg* msg, uint64_t stream_seq) 
   };
   if (header_u64(msg, "Nats-Sequence") != stream_seq) return corrupt("wrong stream sequence");
   if (header_u64(msg, "Nats-Msg-Id") != seq) return corrupt("missing or wrong Nats-Msg-Id");
-  auto event = market::decode_event(data_of(msg));
+  auto event = market::decode_event(nats_data(msg));
   if (!event) return corrupt(event.error().message);
   if (event->seq != seq) return corrupt("it carries seq " + std::to_string(event->seq));
   return std::move(*event);
@@ -453,12 +341,10 @@ Result<uint64_t> JetStreamLog::verified_last() {
   auto state = stream_state(options_.request_timeout);
   if (!state) return state.error();
   if (state->last_seq == 0 || state->messages == 0) return state->last_seq + offset_;  // nothing left to check
-  auto replies =
-      exchange({Outgoing{direct_get_subject_, "{\"seq\":" + std::to_string(state->last_seq) + "}", {}, 0}},
-               options_.request_timeout);
+  auto replies = exchange({direct_get(state->last_seq)}, options_.request_timeout);
   if (!replies) return replies.error();
   natsMsg* reply = (*replies)[0].get();
-  const std::string code = status_of(reply);
+  const std::string code = nats_reply_status(reply);
   if (code == "404") return state->last_seq + offset_;  // removed by max_age meanwhile
   if (!code.empty())
     return make_error(ErrorCode::kUnavailable, std::string(kComponent) + ": read last message: status " + code);
@@ -524,7 +410,7 @@ Status JetStreamLog::append(std::span<const market::Event> events) {
 // Publishes `events` (the first is last + 1) at once; `last` becomes the
 // newest event the acknowledgements prove stored.
 Status JetStreamLog::publish_wave(std::span<const market::Event> events, uint64_t& last) {
-  std::vector<Outgoing> publishes;
+  std::vector<NatsRequest> publishes;
   publishes.reserve(events.size());
   for (const market::Event& event : events) {
     std::string data = market::encode_event(event);
@@ -532,7 +418,7 @@ Status JetStreamLog::publish_wave(std::span<const market::Event> events, uint64_
       return make_error(ErrorCode::kInvalid, std::string(kComponent) + ": event " + std::to_string(event.seq) +
                                                  " is larger than the server's max payload");
     const uint64_t stream_seq = event.seq - offset_;
-    publishes.push_back(Outgoing{subject_, std::move(data), std::to_string(event.seq), stream_seq - 1});
+    publishes.push_back(NatsRequest{subject_, std::move(data), std::to_string(event.seq), stream_seq - 1, false});
   }
   auto replies = exchange(publishes, options_.request_timeout);
   if (!replies) return replies.error();
@@ -562,18 +448,18 @@ Status JetStreamLog::publish_wave(std::span<const market::Event> events, uint64_
 // the log would otherwise build on. One round trip, only after a lost race.
 Status JetStreamLog::check_stored_by_others(std::span<const market::Event> events, const std::vector<size_t>& indexes,
                                             uint64_t last) {
-  std::vector<Outgoing> gets;
+  std::vector<NatsRequest> gets;
   std::vector<uint64_t> stream_seqs;
   for (size_t i : indexes) {
     if (events[i].seq > last) break;
     stream_seqs.push_back(events[i].seq - offset_);
-    gets.push_back(Outgoing{direct_get_subject_, "{\"seq\":" + std::to_string(stream_seqs.back()) + "}", {}, 0});
+    gets.push_back(direct_get(stream_seqs.back()));
   }
   auto replies = exchange(gets, options_.request_timeout);
   if (!replies) return replies.error();
   for (size_t i = 0; i < gets.size(); ++i) {
     natsMsg* reply = (*replies)[i].get();
-    if (status_of(reply) == "404") continue;  // already removed by max_age: nothing to check
+    if (nats_reply_status(reply) == "404") continue;  // already removed by max_age: nothing to check
     auto event = event_of(reply, stream_seqs[i]);
     if (!event) return event.error();
   }
@@ -590,17 +476,17 @@ Result<std::vector<market::Event>> JetStreamLog::read_events(uint64_t after_seq,
   uint64_t last = last_event_seq();
   if (last <= after_seq) return out;
   const size_t count = static_cast<size_t>(std::min<uint64_t>({last - after_seq, limit, kReadPageMax}));
-  std::vector<Outgoing> gets;
+  std::vector<NatsRequest> gets;
   gets.reserve(count);
   for (size_t i = 0; i < count; ++i)
-    gets.push_back(Outgoing{direct_get_subject_, "{\"seq\":" + std::to_string(after_seq - offset_ + 1 + i) + "}", {}, 0});
+    gets.push_back(direct_get(after_seq - offset_ + 1 + i));
   auto replies = exchange(gets, options_.request_timeout);
   if (!replies) return replies.error();
   out.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     natsMsg* reply = (*replies)[i].get();
     const uint64_t stream_seq = after_seq - offset_ + 1 + i;
-    const std::string code = status_of(reply);
+    const std::string code = nats_reply_status(reply);
     if (code == "404") {
       if (!out.empty()) break;  // what was read first; the next call finds out
       auto state = stream_state(options_.request_timeout);

@@ -40,6 +40,7 @@
 #include <boost/json.hpp>
 
 #include "bus/logged_queue.h"
+#include "bus/nats_common.h"
 #include "core/ids.h"
 #include "core/jwt.h"
 #include "core/log.h"
@@ -62,72 +63,13 @@ constexpr milliseconds kFetchRetryPause{5};
 // holds is harmless: whatever it delivers later lands in the same inbox and
 // is taken by the next fetch.
 constexpr milliseconds kPullEndGrace{100};
-constexpr int kReconnectWaitMs = 250;
-constexpr size_t kPrefixLengthMax = 64;
+// The queue's own reconnect pause (also NatsConnectOptions' default).
+constexpr milliseconds kReconnectWait{250};
+// Its cnats errors read "nats: <what>: <cnats' words>" (nats_error()).
+constexpr std::string_view kComponent = "nats";
 
-struct MsgDeleter {
-  void operator()(natsMsg* msg) const { natsMsg_Destroy(msg); }
-};
-using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
-struct SubscriptionDeleter {
-  void operator()(natsSubscription* sub) const {
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-  }
-};
-using SubscriptionPtr = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
-
-ErrorCode code_of(natsStatus status) {
-  switch (status) {
-    case NATS_TIMEOUT:
-      return ErrorCode::kTimeout;
-    case NATS_NO_SERVER:
-    case NATS_CONNECTION_CLOSED:
-    case NATS_CONNECTION_DISCONNECTED:
-    case NATS_STALE_CONNECTION:
-    case NATS_NO_RESPONDERS:
-    case NATS_IO_ERROR:
-    case NATS_CONNECTION_AUTH_FAILED:
-    case NATS_NOT_PERMITTED:
-      return ErrorCode::kUnavailable;
-    default:
-      return ErrorCode::kIo;
-  }
-}
-
-// cnats' own words: the status text and the calling thread's last error.
-Error nats_error(std::string_view what, natsStatus status, jsErrCode js_code = static_cast<jsErrCode>(0)) {
-  std::string message = "nats: " + std::string(what) + ": " + natsStatus_GetText(status);
-  const char* detail = nats_GetLastError(nullptr);
-  if (detail != nullptr && *detail != '\0' && std::strcmp(detail, natsStatus_GetText(status)) != 0)
-    message += std::string(" (") + detail + ")";
-  if (js_code != 0) message += " [JetStream error " + std::to_string(static_cast<int>(js_code)) + "]";
-  return make_error(code_of(status), std::move(message));
-}
-
-// "nats://a:1,nats://b:2" -> its URLs (spaces around commas dropped).
-// cnats 3.4's natsOptions_SetURL takes one URL only: given a list it
-// connects to nothing ("No server available"), so a cluster's list goes
-// through natsOptions_SetServers instead.
-std::vector<std::string> split_urls(std::string_view list) {
-  std::vector<std::string> urls;
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view url = list.substr(0, comma);
-    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
-    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
-    if (!url.empty()) urls.emplace_back(url);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return urls;
-}
-
-bool valid_prefix(const std::string& prefix) {
-  if (prefix.empty() || prefix.size() > kPrefixLengthMax) return false;
-  return std::all_of(prefix.begin(), prefix.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
+Error nats_failure(std::string_view what, natsStatus status, jsErrCode js_code = static_cast<jsErrCode>(0)) {
+  return nats_error(kComponent, what, status, js_code);
 }
 
 // Idempotency keys are any bytes (the buyer, a newline, the client's key);
@@ -157,63 +99,6 @@ Result<KeyRecord> decode_key_record(std::string_view value) {
 EnqueueResult answer_from(const KeyRecord& record, uint64_t fingerprint) {
   return EnqueueResult{fingerprint == record.fingerprint ? EnqueueOutcome::kDuplicate : EnqueueOutcome::kKeyReused,
                        record.request.order_id};
-}
-
-// One message of an exchange().
-struct Outgoing {
-  std::string subject;
-  std::string data;
-  std::string msg_id;               // Nats-Msg-Id, when not empty
-  bool expect_new_subject = false;  // create-only: no message on this subject yet
-};
-
-// A JetStream publish acknowledgement (or its refusal).
-struct PubAck {
-  bool ok = false;
-  bool duplicate = false;
-  uint64_t sequence = 0;
-  int64_t error_code = 0;  // JetStream err_code when !ok
-  std::string description;
-};
-
-bool is_no_responders(natsMsg* reply) {
-  const char* status = nullptr;
-  return natsMsg_GetDataLength(reply) == 0 && natsMsgHeader_Get(reply, "Status", &status) == NATS_OK &&
-         status != nullptr && std::strncmp(status, "503", 3) == 0;
-}
-
-PubAck parse_pub_ack(natsMsg* reply) {
-  PubAck ack;
-  if (is_no_responders(reply)) {
-    ack.description = "no stream listens on this subject (no responders)";
-    return ack;
-  }
-  boost::system::error_code ec;
-  boost::json::value json =
-      boost::json::parse(std::string_view(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply))), ec);
-  const boost::json::object* object = ec ? nullptr : json.if_object();
-  if (object == nullptr) {
-    ack.description = "unreadable publish acknowledgement";
-    return ack;
-  }
-  if (const auto* error = object->if_contains("error"); error != nullptr && error->is_object()) {
-    const auto& fields = error->as_object();
-    if (const auto* code = fields.if_contains("err_code"); code != nullptr && code->is_int64())
-      ack.error_code = code->as_int64();
-    if (const auto* text = fields.if_contains("description"); text != nullptr && text->is_string())
-      ack.description = std::string(text->as_string());
-    return ack;
-  }
-  const auto* sequence = object->if_contains("seq");
-  if (sequence == nullptr || !(sequence->is_int64() || sequence->is_uint64())) {
-    ack.description = "publish acknowledgement without a sequence";
-    return ack;
-  }
-  ack.sequence = sequence->is_uint64() ? sequence->as_uint64() : static_cast<uint64_t>(sequence->as_int64());
-  if (const auto* duplicate = object->if_contains("duplicate"); duplicate != nullptr && duplicate->is_bool())
-    ack.duplicate = duplicate->as_bool();
-  ack.ok = true;
-  return ack;
 }
 
 class JetStreamPurchaseQueue final : public PurchaseQueue {
@@ -265,15 +150,15 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
   Status ensure_stream();
   Status ensure_keys();
   Status ensure_consumer();
-  Result<std::vector<MsgPtr>> exchange(const std::vector<Outgoing>& requests);
-  Result<std::vector<PubAck>> publish_all(const std::vector<Outgoing>& requests);
+  Result<std::vector<NatsMsgPtr>> exchange(const std::vector<NatsRequest>& requests);
+  Result<std::vector<PubAck>> publish_all(const std::vector<NatsRequest>& requests);
   Result<std::optional<KeyRecord>> read_key(std::string_view key);
   // One message of the stream by a JSON get request (null: none).
-  Result<MsgPtr> direct_get(const std::string& body);
+  Result<NatsMsgPtr> direct_get(const std::string& body);
   Status confirm(std::span<const uint64_t> delivery_ids, std::string_view verb);
   void hand_back_leases();
-  Status pull_round(size_t batch, milliseconds expires, std::vector<MsgPtr>& received);
-  std::vector<Delivery> take(std::vector<MsgPtr>& received);
+  Status pull_round(size_t batch, milliseconds expires, std::vector<NatsMsgPtr>& received);
+  std::vector<Delivery> take(std::vector<NatsMsgPtr>& received);
   void invalidate_depth() {
     std::lock_guard lock(depth_mutex_);
     ++depth_generation_;
@@ -302,7 +187,7 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;
   kvStore* keys_ = nullptr;
-  SubscriptionPtr fetch_sub_;  // fetch_inbox_* : what pull requests deliver
+  NatsSubscriptionPtr fetch_sub_;  // fetch_inbox_* : what pull requests deliver
   std::string fetch_inbox_;    // ends with '.'
   const std::string next_subject_;
   uint64_t fetch_round_ = 0;  // guarded by fetch_mutex_
@@ -310,7 +195,7 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
 
   // A reply subscription of exchange(): replies come on inbox + round + "." + index.
   struct ReplyInbox {
-    SubscriptionPtr sub;
+    NatsSubscriptionPtr sub;
     std::string inbox;  // ends with '.'
     uint64_t round = 0;  // the exchange using it now; late replies of older rounds are skipped
   };
@@ -338,44 +223,33 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
 Status JetStreamPurchaseQueue::open() {
   if (!valid_prefix(options_.name_prefix))
     return make_error(ErrorCode::kInvalid, "jetstream: name prefix must be 1-64 letters, digits, '-' or '_'");
-  natsOptions* raw_options = nullptr;
-  natsStatus status = natsOptions_Create(&raw_options);
-  if (status != NATS_OK) return nats_error("options", status);
-  std::unique_ptr<natsOptions, void (*)(natsOptions*)> nats_options(raw_options, natsOptions_Destroy);
-  const std::vector<std::string> urls = split_urls(options_.url);
-  if (urls.empty()) return make_error(ErrorCode::kInvalid, "jetstream: no server URL");
-  std::vector<const char*> servers;
-  for (const std::string& url : urls) servers.push_back(url.c_str());
-  status = natsOptions_SetServers(raw_options, servers.data(), static_cast<int>(servers.size()));
-  if (status == NATS_OK) status = natsOptions_SetTimeout(raw_options, options_.connect_timeout.count());
-  if (status == NATS_OK) status = natsOptions_SetName(raw_options, "hawker-purchase-queue");
+  NatsConnectOptions connect;
+  connect.url = options_.url;
+  connect.client_name = "hawker-purchase-queue";
+  connect.connect_timeout = options_.connect_timeout;
   // After a first connection, keep trying to reconnect; calls fail (bounded)
   // in the meantime.
-  if (status == NATS_OK) status = natsOptions_SetAllowReconnect(raw_options, true);
-  if (status == NATS_OK) status = natsOptions_SetMaxReconnect(raw_options, -1);
-  if (status == NATS_OK) status = natsOptions_SetReconnectWait(raw_options, kReconnectWaitMs);
-  if (status != NATS_OK) return nats_error("options for " + options_.url, status);
-  status = natsConnection_Connect(&connection_, raw_options);
-  if (status != NATS_OK) {
-    connection_ = nullptr;
-    return nats_error("connect to " + options_.url, status);
-  }
+  connect.reconnect_wait = kReconnectWait;
+  connect.log_scope = nullptr;  // the queue logs no connection events
+  auto connection = connect_nats(connect, kComponent);
+  if (!connection) return connection.error();
+  connection_ = connection->release();
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.Wait = options_.request_timeout.count();
-  status = natsConnection_JetStream(&js_, connection_, &js_options);
-  if (status != NATS_OK) return nats_error("jetstream context", status);
+  natsStatus status = natsConnection_JetStream(&js_, connection_, &js_options);
+  if (status != NATS_OK) return nats_failure("jetstream context", status);
   if (Status made = ensure_stream(); !made) return made;
   if (Status made = ensure_keys(); !made) return made;
   if (Status made = ensure_consumer(); !made) return made;
   natsInbox* inbox = nullptr;
   status = natsInbox_Create(&inbox);
-  if (status != NATS_OK) return nats_error("inbox", status);
+  if (status != NATS_OK) return nats_failure("inbox", status);
   fetch_inbox_ = std::string(inbox) + ".";
   natsInbox_Destroy(inbox);
   natsSubscription* sub = nullptr;
   status = natsConnection_SubscribeSync(&sub, connection_, (fetch_inbox_ + "*").c_str());
-  if (status != NATS_OK) return nats_error("subscribe for deliveries", status);
+  if (status != NATS_OK) return nats_failure("subscribe for deliveries", status);
   fetch_sub_.reset(sub);
   natsSubscription_SetPendingLimits(sub, kReplyPendingMax, 256 << 20);
   return {};
@@ -400,7 +274,7 @@ Status JetStreamPurchaseQueue::ensure_stream() {
     js_code = static_cast<jsErrCode>(0);
     status = js_AddStream(&info, js_, &config, nullptr, &js_code);
   }
-  if (status != NATS_OK) return nats_error("stream " + stream_, status, js_code);
+  if (status != NATS_OK) return nats_failure("stream " + stream_, status, js_code);
   recovered_through_ = info->State.LastSeq;
   jsStreamInfo_Destroy(info);
   return {};
@@ -419,7 +293,7 @@ Status JetStreamPurchaseQueue::ensure_keys() {
   status = js_CreateKeyValue(&keys_, js_, &config);
   if (status != NATS_OK) {
     keys_ = nullptr;
-    return nats_error("key-value bucket " + bucket_, status);
+    return nats_failure("key-value bucket " + bucket_, status);
   }
   return {};
 }
@@ -449,13 +323,13 @@ Status JetStreamPurchaseQueue::ensure_consumer() {
     js_code = static_cast<jsErrCode>(0);
     status = js_AddConsumer(&info, js_, stream_.c_str(), &config, nullptr, &js_code);
   }
-  if (status != NATS_OK) return nats_error("consumer " + consumer_, status, js_code);
+  if (status != NATS_OK) return nats_failure("consumer " + consumer_, status, js_code);
   jsConsumerInfo_Destroy(info);
   return {};
 }
 
-Result<std::vector<MsgPtr>> JetStreamPurchaseQueue::exchange(const std::vector<Outgoing>& requests) {
-  std::vector<MsgPtr> replies(requests.size());
+Result<std::vector<NatsMsgPtr>> JetStreamPurchaseQueue::exchange(const std::vector<NatsRequest>& requests) {
+  std::vector<NatsMsgPtr> replies(requests.size());
   if (requests.empty()) return replies;
   if (Status up = connected(); !up) return up.error();
   auto taken = take_reply_inbox();
@@ -468,64 +342,15 @@ Result<std::vector<MsgPtr>> JetStreamPurchaseQueue::exchange(const std::vector<O
     ~GiveBack() { queue->give_back(std::move(inbox)); }
   } give_back_on_return{this, reply_inbox};
   const std::string inbox = reply_inbox->inbox + std::to_string(++reply_inbox->round) + ".";
-  natsSubscription* raw_sub = reply_inbox->sub.get();
-  natsStatus status = NATS_OK;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const Outgoing& request = requests[i];
-    natsMsg* raw_msg = nullptr;
-    const std::string reply = inbox + std::to_string(i);
-    status = natsMsg_Create(&raw_msg, request.subject.c_str(), reply.c_str(), request.data.data(),
-                            static_cast<int>(request.data.size()));
-    MsgPtr msg(raw_msg);
-    if (status == NATS_OK && !request.msg_id.empty())
-      status = natsMsgHeader_Set(raw_msg, "Nats-Msg-Id", request.msg_id.c_str());
-    if (status == NATS_OK && request.expect_new_subject)
-      status = natsMsgHeader_Set(raw_msg, "Nats-Expected-Last-Subject-Sequence", "0");
-    if (status == NATS_OK) status = natsConnection_PublishMsg(connection_, raw_msg);
-    if (status != NATS_OK) return nats_error("publish to " + request.subject, status);
-  }
-  const auto deadline = Clock::now() + options_.request_timeout;
-  size_t answered = 0;
-  // cnats hands a "503 no responders" reply over as NATS_NO_RESPONDERS and
-  // drops the message, so which request (or which earlier round) it answered
-  // is unknown: it counts as one answer, and the exchange fails once every
-  // request is answered one way or the other (returning at the first one
-  // would leave the rest queued in this pooled subscription; see
+  if (Status sent = publish_requests(connection_, requests, inbox, kComponent); !sent) return sent.error();
+  // A "503 no responders" counts as an answer, and the exchange fails once
+  // every request is answered one way or the other: returning at the first
+  // one would leave the rest queued in this pooled subscription (see
   // take_reply_inbox()).
-  size_t no_responders = 0;
-  while (answered + no_responders < requests.size()) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    natsMsg* raw_reply = nullptr;
-    status = natsSubscription_NextMsg(&raw_reply, raw_sub, left);
-    if (status == NATS_TIMEOUT) break;
-    if (status == NATS_NO_RESPONDERS) {
-      ++no_responders;
-      continue;
-    }
-    if (status != NATS_OK) return nats_error("wait for replies", status);
-    MsgPtr reply(raw_reply);
-    std::string_view subject = natsMsg_GetSubject(raw_reply);
-    // A late reply to an earlier round of this inbox is skipped.
-    if (subject.size() <= inbox.size() || subject.substr(0, inbox.size()) != inbox) continue;
-    size_t index = 0;
-    bool digits = true;
-    for (char c : subject.substr(inbox.size())) {
-      digits = digits && c >= '0' && c <= '9';
-      index = index * 10 + static_cast<size_t>(c - '0');
-    }
-    if (!digits || index >= replies.size() || replies[index]) continue;
-    replies[index] = std::move(reply);
-    ++answered;
-  }
-  if (no_responders > 0)
-    return make_error(ErrorCode::kUnavailable, "nats: " + std::to_string(no_responders) + " of " +
-                                                   std::to_string(requests.size()) +
-                                                   " requests found no responders (no stream leader?)");
-  if (answered < requests.size())
-    return make_error(ErrorCode::kTimeout, "nats: " + std::to_string(requests.size() - answered) + " of " +
-                                               std::to_string(requests.size()) + " requests unanswered within " +
-                                               std::to_string(options_.request_timeout.count()) + " ms");
+  if (Status got = collect_replies(reply_inbox->sub.get(), inbox, replies, options_.request_timeout,
+                                   NoResponders::kCount, kComponent);
+      !got)
+    return got.error();
   return replies;
 }
 
@@ -549,23 +374,23 @@ Result<JetStreamPurchaseQueue::ReplyInboxPtr> JetStreamPurchaseQueue::take_reply
   auto inbox = std::make_unique<ReplyInbox>();
   natsInbox* raw_inbox = nullptr;
   natsStatus status = natsInbox_Create(&raw_inbox);
-  if (status != NATS_OK) return nats_error("inbox", status);
+  if (status != NATS_OK) return nats_failure("inbox", status);
   inbox->inbox = std::string(raw_inbox) + ".";
   natsInbox_Destroy(raw_inbox);
   natsSubscription* raw_sub = nullptr;
   status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox->inbox + ">").c_str());
-  if (status != NATS_OK) return nats_error("subscribe to replies", status);
+  if (status != NATS_OK) return nats_failure("subscribe to replies", status);
   inbox->sub.reset(raw_sub);
   natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, 256 << 20);
   return inbox;
 }
 
-Result<std::vector<PubAck>> JetStreamPurchaseQueue::publish_all(const std::vector<Outgoing>& requests) {
+Result<std::vector<PubAck>> JetStreamPurchaseQueue::publish_all(const std::vector<NatsRequest>& requests) {
   auto replies = exchange(requests);
   if (!replies) return replies.error();
   std::vector<PubAck> acks;
   acks.reserve(replies->size());
-  for (const MsgPtr& reply : *replies) acks.push_back(parse_pub_ack(reply.get()));
+  for (const NatsMsgPtr& reply : *replies) acks.push_back(parse_pub_ack(reply.get()));
   return acks;
 }
 
@@ -575,7 +400,7 @@ Result<std::optional<KeyRecord>> JetStreamPurchaseQueue::read_key(std::string_vi
   const std::string token = key_token(key);
   natsStatus status = kvStore_Get(&entry, keys_, token.c_str());
   if (status == NATS_NOT_FOUND) return std::optional<KeyRecord>();
-  if (status != NATS_OK) return nats_error("read idempotency key", status);
+  if (status != NATS_OK) return nats_failure("read idempotency key", status);
   auto record = decode_key_record(
       std::string_view(static_cast<const char*>(kvEntry_Value(entry)), static_cast<size_t>(kvEntry_ValueLen(entry))));
   kvEntry_Destroy(entry);
@@ -595,18 +420,18 @@ Status JetStreamPurchaseQueue::append(std::span<const Enqueue> items, std::span<
     if (first_of_key.emplace(items[i].idempotency_key, i).second) claimants.push_back(i);
 
   // Wave 1: create-only claims in the key bucket.
-  std::vector<Outgoing> claims;
+  std::vector<NatsRequest> claims;
   claims.reserve(claimants.size());
   for (size_t i : claimants)
-    claims.push_back(Outgoing{key_subject_prefix_ + key_token(items[i].idempotency_key),
-                              encode_key_record(items[i]), {}, /*expect_new_subject=*/true});
+    claims.push_back(NatsRequest{key_subject_prefix_ + key_token(items[i].idempotency_key),
+                              encode_key_record(items[i]), {}, 0, /*expect_new_subject=*/true});
   auto claimed = publish_all(claims);
   if (!claimed) return claimed.error();
 
   // The record each key stands for: this span's claim or the one stored.
   std::unordered_map<std::string_view, KeyRecord> record_of_key;
   std::vector<bool> won(items.size(), false);  // this item claimed its key
-  std::vector<Outgoing> publishes;
+  std::vector<NatsRequest> publishes;
   publishes.reserve(claimants.size());
   for (size_t c = 0; c < claimants.size(); ++c) {
     const Enqueue& item = items[claimants[c]];
@@ -624,8 +449,8 @@ Status JetStreamPurchaseQueue::append(std::span<const Enqueue> items, std::span<
     }
     // Also the stored request of a key claimed earlier: its claimant may have
     // died before publishing; the stream's dedupe drops it otherwise.
-    publishes.push_back(Outgoing{order_subject(record.request), encode_request(record.request),
-                                 key_token(item.idempotency_key), false});
+    publishes.push_back(NatsRequest{order_subject(record.request), encode_request(record.request),
+                                 key_token(item.idempotency_key), 0, false});
     record_of_key.emplace(item.idempotency_key, std::move(record));
   }
 
@@ -654,8 +479,9 @@ Result<std::optional<EnqueueResult>> JetStreamPurchaseQueue::find_key(std::strin
   // first order id, so that request must be queued now: publish it again
   // (the stream's dedupe drops it when it is there; past the dedupe window
   // checkout skips an order that already exists).
-  const std::vector<Outgoing> request = {Outgoing{order_subject((*stored)->request),
-                                                 encode_request((*stored)->request), key_token(idempotency_key), false}};
+  const std::vector<NatsRequest> request = {NatsRequest{order_subject((*stored)->request),
+                                                 encode_request((*stored)->request), key_token(idempotency_key), 0,
+                                                 false}};
   std::lock_guard lock(append_mutex_);
   auto published = publish_all(request);
   invalidate_depth();
@@ -665,16 +491,16 @@ Result<std::optional<EnqueueResult>> JetStreamPurchaseQueue::find_key(std::strin
   return std::optional<EnqueueResult>(answer_from(**stored, fingerprint));
 }
 
-Result<MsgPtr> JetStreamPurchaseQueue::direct_get(const std::string& body) {
+Result<NatsMsgPtr> JetStreamPurchaseQueue::direct_get(const std::string& body) {
   if (Status up = connected(); !up) return up.error();
   natsMsg* raw = nullptr;
   natsStatus status = natsConnection_Request(&raw, connection_, direct_get_subject_.c_str(), body.data(),
                                              static_cast<int>(body.size()), request_timeout_ms());
-  if (status != NATS_OK) return nats_error("read stream " + stream_, status);
-  MsgPtr msg(raw);
+  if (status != NATS_OK) return nats_failure("read stream " + stream_, status);
+  NatsMsgPtr msg(raw);
   const char* value = nullptr;
   if (natsMsg_GetDataLength(raw) == 0 && natsMsgHeader_Get(raw, "Status", &value) == NATS_OK && value != nullptr) {
-    if (std::strncmp(value, "404", 3) == 0) return MsgPtr();
+    if (std::strncmp(value, "404", 3) == 0) return NatsMsgPtr();
     const char* description = nullptr;
     natsMsgHeader_Get(raw, "Description", &description);
     return make_error(std::strncmp(value, "503", 3) == 0 ? ErrorCode::kUnavailable : ErrorCode::kIo,
@@ -690,20 +516,20 @@ Result<std::optional<market::PurchaseRequest>> JetStreamPurchaseQueue::find_orde
   if (!*got) return std::optional<market::PurchaseRequest>();
   natsMsg* raw = got->get();
   auto request = decode_request(
-      std::string_view(natsMsg_GetData(raw), static_cast<size_t>(natsMsg_GetDataLength(raw))));
+      nats_data(raw));
   if (!request) return request.error();
   return std::optional<market::PurchaseRequest>(std::move(*request));
 }
 
-std::vector<Delivery> JetStreamPurchaseQueue::take(std::vector<MsgPtr>& received) {
+std::vector<Delivery> JetStreamPurchaseQueue::take(std::vector<NatsMsgPtr>& received) {
   std::vector<Delivery> out;
   out.reserve(received.size());
-  for (MsgPtr& owned : received) {
+  for (NatsMsgPtr& owned : received) {
     natsMsg* msg = owned.get();
     jsMsgMetaData* meta = nullptr;
     natsStatus status = natsMsg_GetMetaData(&meta, msg);
     auto request = decode_request(
-        std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+        nats_data(msg));
     if (status != NATS_OK || !request) {
       // Not ours (someone published on our subjects): it would come back forever.
       log_warn("bus.jetstream.bad_message", {{"subject", std::string(natsMsg_GetSubject(msg))}});
@@ -737,7 +563,7 @@ std::vector<Delivery> JetStreamPurchaseQueue::take(std::vector<MsgPtr>& received
 // the first that become ready within `expires`) and ends the request with a
 // status, which this waits for (bounded by expires + kPullEndGrace, or by
 // the request timeout when it asked not to wait at all).
-Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, std::vector<MsgPtr>& received) {
+Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, std::vector<NatsMsgPtr>& received) {
   const std::string reply = fetch_inbox_ + std::to_string(++fetch_round_);
   std::string body = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true";
   if (expires.count() > 0)
@@ -745,7 +571,7 @@ Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, st
   body += "}";
   natsStatus status = natsConnection_PublishRequest(connection_, next_subject_.c_str(), reply.c_str(), body.data(),
                                                     static_cast<int>(body.size()));
-  if (status != NATS_OK) return nats_error("pull request", status);
+  if (status != NATS_OK) return nats_failure("pull request", status);
   const bool waits = expires.count() > 0;
   const auto until = Clock::now() + expires + (waits ? kPullEndGrace : options_.request_timeout);
   size_t delivered = 0;
@@ -759,8 +585,8 @@ Status JetStreamPurchaseQueue::pull_round(size_t batch, milliseconds expires, st
     natsMsg* raw = nullptr;
     status = natsSubscription_NextMsg(&raw, fetch_sub_.get(), left);
     if (status == NATS_TIMEOUT) continue;
-    if (status != NATS_OK) return nats_error("wait for deliveries", status);
-    MsgPtr msg(raw);
+    if (status != NATS_OK) return nats_failure("wait for deliveries", status);
+    NatsMsgPtr msg(raw);
     const bool this_round = reply == natsMsg_GetSubject(raw);
     const char* code = nullptr;
     if (natsMsg_GetDataLength(raw) == 0 && natsMsgHeader_Get(raw, "Status", &code) == NATS_OK && code != nullptr) {
@@ -785,7 +611,7 @@ Result<std::vector<Delivery>> JetStreamPurchaseQueue::fetch(size_t max, std::chr
   const size_t batch = std::min(max, kFetchBatchMax);
   std::lock_guard lock(fetch_mutex_);
   const auto deadline = Clock::now() + wait;
-  std::vector<MsgPtr> received;
+  std::vector<NatsMsgPtr> received;
   while (true) {
     if (Status up = connected(); !up) return up.error();
     const auto round_start = Clock::now();
@@ -803,31 +629,31 @@ Result<std::vector<Delivery>> JetStreamPurchaseQueue::fetch(size_t max, std::chr
 }
 
 Status JetStreamPurchaseQueue::confirm(std::span<const uint64_t> delivery_ids, std::string_view verb) {
-  std::vector<std::pair<uint64_t, MsgPtr>> held;
+  std::vector<std::pair<uint64_t, NatsMsgPtr>> held;
   {
     std::lock_guard lock(leases_mutex_);
     for (uint64_t id : delivery_ids) {
       auto found = leases_.find(id);
       if (found == leases_.end()) continue;  // acked already, or never ours
-      held.emplace_back(id, MsgPtr(found->second));
+      held.emplace_back(id, NatsMsgPtr(found->second));
       leases_.erase(found);
     }
   }
   if (held.empty()) return {};
   // In sequence order: released requests come back in append order.
   std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Outgoing> messages;
+  std::vector<NatsRequest> messages;
   messages.reserve(held.size());
   for (const auto& [id, msg] : held) {
     const char* reply = natsMsg_GetReply(msg.get());
     if (reply == nullptr) continue;
-    messages.push_back(Outgoing{reply, std::string(verb), {}, false});
+    messages.push_back(NatsRequest{reply, std::string(verb), {}, 0, false});
   }
   // The server answers each one once it has applied it.
   auto replies = exchange(messages);
   if (!replies) return replies.error();
-  for (const MsgPtr& reply : *replies)
-    if (is_no_responders(reply.get()))
+  for (const NatsMsgPtr& reply : *replies)
+    if (nats_reply_status(reply.get()) == "503")
       return make_error(ErrorCode::kUnavailable, "jetstream: consumer " + consumer_ + " does not answer acks");
   return {};
 }
@@ -837,11 +663,11 @@ Status JetStreamPurchaseQueue::confirm(std::span<const uint64_t> delivery_ids, s
 // includes messages the server sent to a pull request this object had
 // stopped waiting for: they sit in the subscription, leased to us.
 void JetStreamPurchaseQueue::hand_back_leases() {
-  std::vector<MsgPtr> received;
+  std::vector<NatsMsgPtr> received;
   for (size_t i = 0; fetch_sub_ && i < kFetchBatchMax; ++i) {  // bounded
     natsMsg* raw = nullptr;
     if (natsSubscription_NextMsg(&raw, fetch_sub_.get(), 0) != NATS_OK) break;  // 0: only what is there
-    MsgPtr msg(raw);
+    NatsMsgPtr msg(raw);
     if (natsMsg_GetDataLength(raw) > 0) received.push_back(std::move(msg));
   }
   (void)take(received);
@@ -869,7 +695,7 @@ size_t JetStreamPurchaseQueue::depth() {
   std::lock_guard lock(depth_mutex_);
   if (status != NATS_OK) {
     // depth() cannot fail: the last known value stands (appends report the outage).
-    log_warn("bus.jetstream.depth_failed", {{"error", nats_error("consumer info", status, js_code).message}});
+    log_warn("bus.jetstream.depth_failed", {{"error", nats_failure("consumer info", status, js_code).message}});
     return depth_known_;
   }
   const size_t value = static_cast<size_t>(info->NumPending) + static_cast<size_t>(std::max<int64_t>(info->NumAckPending, 0));
@@ -887,7 +713,7 @@ Result<std::vector<market::PurchaseRequest>> JetStreamPurchaseQueue::unacked() {
   jsStreamInfo* info = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
   natsStatus status = js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &js_code);
-  if (status != NATS_OK) return nats_error("stream info", status, js_code);
+  if (status != NATS_OK) return nats_failure("stream info", status, js_code);
   uint64_t sequence = std::max<uint64_t>(info->State.FirstSeq, 1);
   const uint64_t last = info->State.LastSeq;
   const uint64_t count = info->State.Msgs;
@@ -905,7 +731,7 @@ Result<std::vector<market::PurchaseRequest>> JetStreamPurchaseQueue::unacked() {
     const uint64_t at = std::strtoull(found, nullptr, 10);
     if (at < sequence || at > last) break;
     auto request = decode_request(
-        std::string_view(natsMsg_GetData(raw), static_cast<size_t>(natsMsg_GetDataLength(raw))));
+        nats_data(raw));
     if (request) out.push_back(std::move(*request));
     sequence = at + 1;
   }

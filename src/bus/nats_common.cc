@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <boost/json.hpp>
+
 #include "core/log.h"
 
 namespace hawker::bus {
@@ -82,7 +84,8 @@ Result<NatsConnectionPtr> connect_nats(const NatsConnectOptions& options, std::s
   natsStatus status = natsOptions_Create(&raw_options);
   if (status != NATS_OK) return nats_error(component, "options", status);
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> nats_options(raw_options, natsOptions_Destroy);
-  void* scope = const_cast<char*>(options.log_scope);
+  const char* log_scope = options.log_scope;
+  void* scope = const_cast<char*>(log_scope);
   status = natsOptions_SetServers(raw_options, server_pointers.data(), static_cast<int>(server_pointers.size()));
   if (status == NATS_OK) status = natsOptions_SetTimeout(raw_options, options.connect_timeout.count());
   if (status == NATS_OK && !options.client_name.empty())
@@ -94,13 +97,132 @@ Result<NatsConnectionPtr> connect_nats(const NatsConnectOptions& options, std::s
   if (status == NATS_OK)
     status = natsOptions_SetReconnectWait(raw_options, static_cast<int64_t>(options.reconnect_wait.count()));
   if (status == NATS_OK) status = natsOptions_SetReconnectBufSize(raw_options, options.reconnect_buffer_bytes);
-  if (status == NATS_OK) status = natsOptions_SetDisconnectedCB(raw_options, on_disconnected, scope);
-  if (status == NATS_OK) status = natsOptions_SetReconnectedCB(raw_options, on_reconnected, scope);
+  if (status == NATS_OK && log_scope != nullptr)
+    status = natsOptions_SetDisconnectedCB(raw_options, on_disconnected, scope);
+  if (status == NATS_OK && log_scope != nullptr)
+    status = natsOptions_SetReconnectedCB(raw_options, on_reconnected, scope);
   if (status != NATS_OK) return nats_error(component, "options for " + options.url, status);
   natsConnection* connection = nullptr;
   status = natsConnection_Connect(&connection, raw_options);
   if (status != NATS_OK) return nats_error(component, "connect to " + options.url, status);
   return NatsConnectionPtr(connection);
+}
+
+Status publish_requests(natsConnection* connection, const std::vector<NatsRequest>& requests,
+                        const std::string& inbox, std::string_view component) {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const NatsRequest& request = requests[i];
+    natsMsg* raw_msg = nullptr;
+    const std::string reply = inbox + std::to_string(i);
+    natsStatus status = natsMsg_Create(&raw_msg, request.subject.c_str(), reply.c_str(), request.data.data(),
+                                       static_cast<int>(request.data.size()));
+    NatsMsgPtr msg(raw_msg);
+    if (status == NATS_OK && !request.msg_id.empty())
+      status = natsMsgHeader_Set(raw_msg, "Nats-Msg-Id", request.msg_id.c_str());
+    if (status == NATS_OK && request.expected_last_seq != 0)
+      status = natsMsgHeader_Set(raw_msg, "Nats-Expected-Last-Sequence",
+                                 std::to_string(request.expected_last_seq).c_str());
+    if (status == NATS_OK && request.expect_new_subject)
+      status = natsMsgHeader_Set(raw_msg, "Nats-Expected-Last-Subject-Sequence", "0");
+    if (status == NATS_OK) status = natsConnection_PublishMsg(connection, raw_msg);
+    if (status != NATS_OK) return nats_error(component, "publish to " + request.subject, status);
+  }
+  return {};
+}
+
+Status collect_replies(natsSubscription* sub, const std::string& inbox, std::vector<NatsMsgPtr>& replies,
+                       std::chrono::milliseconds timeout, NoResponders no_responders, std::string_view component) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  size_t answered = 0;
+  size_t unreachable = 0;  // "503 no responders" (kCount)
+  while (answered + unreachable < replies.size()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    natsMsg* raw_reply = nullptr;
+    const natsStatus status = natsSubscription_NextMsg(&raw_reply, sub, left);
+    if (status == NATS_TIMEOUT) break;
+    if (status == NATS_NO_RESPONDERS && no_responders == NoResponders::kCount) {
+      ++unreachable;
+      continue;
+    }
+    if (status != NATS_OK) return nats_error(component, "wait for replies", status);
+    NatsMsgPtr reply(raw_reply);
+    std::string_view subject = natsMsg_GetSubject(raw_reply);
+    // A late reply to an earlier batch of this subscription is skipped.
+    if (subject.size() <= inbox.size() || subject.substr(0, inbox.size()) != inbox) continue;
+    size_t index = 0;
+    bool digits = true;
+    for (char c : subject.substr(inbox.size())) {
+      digits = digits && c >= '0' && c <= '9';
+      index = index * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!digits || index >= replies.size() || replies[index]) continue;
+    replies[index] = std::move(reply);
+    ++answered;
+  }
+  if (unreachable > 0)
+    return make_error(ErrorCode::kUnavailable, std::string(component) + ": " + std::to_string(unreachable) + " of " +
+                                                   std::to_string(replies.size()) +
+                                                   " requests found no responders (no stream leader?)");
+  if (answered < replies.size())
+    return make_error(ErrorCode::kTimeout, std::string(component) + ": " + std::to_string(replies.size() - answered) +
+                                               " of " + std::to_string(replies.size()) +
+                                               " requests unanswered within " + std::to_string(timeout.count()) +
+                                               " ms");
+  return {};
+}
+
+std::string_view nats_data(natsMsg* msg) {
+  const char* data = natsMsg_GetData(msg);
+  return std::string_view(data == nullptr ? "" : data, static_cast<size_t>(natsMsg_GetDataLength(msg)));
+}
+
+std::string nats_reply_status(natsMsg* msg) {
+  const char* status = nullptr;
+  if (natsMsg_GetDataLength(msg) != 0 || natsMsgHeader_Get(msg, "Status", &status) != NATS_OK || status == nullptr)
+    return {};
+  return std::string(status, strnlen(status, 3));
+}
+
+uint64_t json_u64(const boost::json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  if (value == nullptr) return 0;
+  if (value->is_uint64()) return value->as_uint64();
+  if (value->is_int64() && value->as_int64() > 0) return static_cast<uint64_t>(value->as_int64());
+  return 0;
+}
+
+PubAck parse_pub_ack(natsMsg* reply) {
+  PubAck ack;
+  if (nats_reply_status(reply) == "503") {
+    ack.description = "no stream listens on this subject (no responders)";
+    return ack;
+  }
+  boost::system::error_code ec;
+  boost::json::value json = boost::json::parse(nats_data(reply), ec);
+  const boost::json::object* object = ec ? nullptr : json.if_object();
+  if (object == nullptr) {
+    ack.description = "unreadable publish acknowledgement";
+    return ack;
+  }
+  if (const auto* error = object->if_contains("error"); error != nullptr && error->is_object()) {
+    const auto& fields = error->as_object();
+    if (const auto* code = fields.if_contains("err_code"); code != nullptr && code->is_int64())
+      ack.error_code = code->as_int64();
+    if (const auto* text = fields.if_contains("description"); text != nullptr && text->is_string())
+      ack.description = std::string(text->as_string());
+    return ack;
+  }
+  ack.sequence = json_u64(*object, "seq");
+  if (ack.sequence == 0) {
+    ack.description = "publish acknowledgement without a sequence";
+    return ack;
+  }
+  if (const auto* duplicate = object->if_contains("duplicate"); duplicate != nullptr && duplicate->is_bool())
+    ack.duplicate = duplicate->as_bool();
+  ack.ok = true;
+  return ack;
 }
 
 }  // namespace hawker::bus
