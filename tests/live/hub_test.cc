@@ -39,6 +39,7 @@ using testing::product_json;
 using testing::QueuedSubscriber;
 using testing::RecordingSubscriber;
 using testing::seq_of;
+using testing::stock_event;
 using testing::type_of;
 
 json::object show_json(uint64_t id, const std::string& seller) {
@@ -48,21 +49,6 @@ json::object show_json(uint64_t id, const std::string& seller) {
   show["title"] = "show " + std::to_string(id);
   show["status"] = "live";
   return show;
-}
-
-market::Event stock_event(EventType type, uint64_t product, int64_t available, uint64_t version,
-                          std::string seller = "sel_a") {
-  market::Event event;
-  event.type = type;
-  event.product_id = product;
-  event.seller = std::move(seller);
-  event.inventory.product_id = product;
-  event.inventory.initial = 1000;
-  event.inventory.available = available;
-  event.inventory.sold = 1000 - available;
-  event.inventory.low_threshold = 10;
-  event.inventory.version = version;
-  return event;
 }
 
 market::Event order_event(EventType type, uint64_t order, std::string buyer, uint64_t product, int64_t available,

@@ -46,6 +46,7 @@ using market::StockState;
 using testing::parse;
 using testing::product_json;
 using testing::RecordingSubscriber;
+using testing::stock_event;
 using testing::type_of;
 
 // Records what a hub publishes and hands it to the peer hub at once, or when
@@ -112,20 +113,6 @@ class MemoryLink final : public LiveRelay {
 
 json::object show_json(uint64_t id, const std::string& status = "live") {
   return json::object{{"id", format_show_id(id)}, {"seller", "sel_a"}, {"title", "show"}, {"status", status}};
-}
-
-market::Event stock_event(uint64_t product, int64_t available, uint64_t version) {
-  market::Event event;
-  event.type = EventType::kOrderReserved;
-  event.product_id = product;
-  event.seller = "sel_a";
-  event.inventory.product_id = product;
-  event.inventory.initial = 1000;
-  event.inventory.available = available;
-  event.inventory.sold = 1000 - available;
-  event.inventory.low_threshold = 10;
-  event.inventory.version = version;
-  return event;
 }
 
 HubOptions node(uint32_t id, int64_t chat_burst) {
@@ -266,7 +253,7 @@ TEST_F(LiveRelayTest, PinOnAIsAShowcaseOnBWhereBsNewerStockWins) {
   auto on_b = viewer(b_);
   // B follows product 7 (pinned on show 2) and knows a newer level than A's.
   ASSERT_TRUE(b_.pin(2, 7, product_json(7), StockLevel{1000, StockState::kInStock, 1}).ok());
-  b_.on_event(stock_event(7, 40, 9));
+  b_.on_event(stock_event(EventType::kOrderReserved, 7, 40, 9));
   on_b->clear();
 
   auto seq = a_.pin(1, 7, product_json(7), StockLevel{100, StockState::kInStock, 3}, "2026-11-30T00:00:00.000Z");
@@ -281,7 +268,7 @@ TEST_F(LiveRelayTest, PinOnAIsAShowcaseOnBWhereBsNewerStockWins) {
   EXPECT_EQ(hello_of(b_).at("product").at("id"), "prd_7");
 
   // B follows the product on show 1 now: its stock events reach B's viewers.
-  b_.on_event(stock_event(7, 39, 10));
+  b_.on_event(stock_event(EventType::kOrderReserved, 7, 39, 10));
   clock_.advance_us(1'000'000);
   b_.tick();
   EXPECT_FALSE(on_b->of_type("inventory").empty());

@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "core/ids.h"
 #include "core/metrics.h"
 #include "live/subscriber.h"
+#include "market/event.h"
 
 namespace hawker::live::testing {
 
@@ -41,6 +43,22 @@ inline uint64_t seq_of(const Frame& frame) { return boost::json::value_to<uint64
 // A minimal product object for the hub: its id and a title.
 inline boost::json::object product_json(uint64_t id) {
   return boost::json::object{{"id", format_product_id(id)}, {"title", "product " + std::to_string(id)}};
+}
+
+// A stock change of `product` (of 1000, low at 10) as the hub gets it.
+inline market::Event stock_event(market::EventType type, uint64_t product, int64_t available, uint64_t version,
+                                 std::string seller = "sel_a") {
+  market::Event event;
+  event.type = type;
+  event.product_id = product;
+  event.seller = std::move(seller);
+  event.inventory.product_id = product;
+  event.inventory.initial = 1000;
+  event.inventory.available = available;
+  event.inventory.sold = 1000 - available;
+  event.inventory.low_threshold = 10;
+  event.inventory.version = version;
+  return event;
 }
 
 class RecordingSubscriber : public Subscriber {
