@@ -45,7 +45,6 @@ constexpr size_t kWaveMax = 4'096;           // requests in flight at once
 constexpr size_t kReadPageMax = 4'096;       // one read_events answer at most
 constexpr int kAppendRoundsMax = 64;         // lost races in one append before giving up
 constexpr int kReplyPendingMax = 2 * static_cast<int>(kWaveMax) + 64;
-constexpr int kReplyPendingBytesMax = 256 << 20;
 // Without notices (lost, or an appender that sends none) a waiter still asks
 // the server this often.
 constexpr milliseconds kPollInterval{250};
@@ -113,6 +112,7 @@ class JetStreamLog final : public JetStreamEventLog {
   ~JetStreamLog() override {
     // Closing first stops the notice callback (and frees its reference).
     if (connection_ != nullptr) natsConnection_Close(connection_);
+    replies_.clear();  // only once the read loop has stopped
     if (notice_sub_ != nullptr) natsSubscription_Destroy(notice_sub_);
     if (js_ != nullptr) jsCtx_Destroy(js_);
     if (connection_ != nullptr) natsConnection_Destroy(connection_);
@@ -171,6 +171,7 @@ class JetStreamLog final : public JetStreamEventLog {
   SignalRef signal_;
   natsConnection* connection_ = nullptr;
   natsSubscription* notice_sub_ = nullptr;
+  ReplyInboxes replies_{kReplyPendingMax};  // exchange()'s reply subscriptions
   jsCtx* js_ = nullptr;
   uint64_t offset_ = 0;
   int64_t max_payload_ = 0;
@@ -281,18 +282,13 @@ Result<std::vector<NatsMsgPtr>> JetStreamLog::exchange(const std::vector<NatsReq
   std::vector<NatsMsgPtr> replies(requests.size());
   if (requests.empty()) return replies;
   if (Status up = connected(); !up) return up.error();
-  natsInbox* raw_inbox = nullptr;
-  natsStatus status = natsInbox_Create(&raw_inbox);
-  if (status != NATS_OK) return nats_failure("inbox", status);
-  const std::string inbox = std::string(raw_inbox) + ".";
-  natsInbox_Destroy(raw_inbox);
-  natsSubscription* raw_sub = nullptr;
-  status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox + "*").c_str());
-  if (status != NATS_OK) return nats_failure("subscribe to replies", status);
-  NatsSubscriptionPtr sub(raw_sub);
-  natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, kReplyPendingBytesMax);
+  // A pooled reply subscription (see ReplyInboxes: cnats 3.4 crashes when
+  // subscriptions are made and destroyed per exchange under load).
+  auto lease = replies_.take(connection_, kComponent);
+  if (!lease) return lease.error();
+  const std::string inbox = lease->next_inbox();
   if (Status sent = publish_requests(connection_, requests, inbox, kComponent); !sent) return sent.error();
-  if (Status got = collect_replies(raw_sub, inbox, replies, timeout, NoResponders::kFail, kComponent); !got)
+  if (Status got = collect_replies(lease->sub(), inbox, replies, timeout, NoResponders::kCount, kComponent); !got)
     return got.error();
   return replies;
 }

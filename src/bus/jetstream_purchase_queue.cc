@@ -13,14 +13,10 @@
 //   inbox, where the next fetch takes it; deliveries still in the inbox when
 //   the object is destroyed come back after the ack wait. One fetch at a time
 //   per object: fetch_mutex_.
-// - exchange() takes a reply subscription from a pool and puts it back; it
-//   never destroys one while the connection runs. cnats 3.4 (Debian's) has a
-//   race, fixed upstream in nats.c PR #638 (3.6), where its read loop locks
-//   a subscription the application is destroying: a subscription made and
-//   destroyed per exchange crashed the process (heap corruption, a SEGV in
-//   natsConn_processMsg) within seconds under the 3-node cluster test. The
-//   pool holds at most one subscription per exchange() running at once; they
-//   go after natsConnection_Close() has stopped the read loop.
+// - exchange() takes a reply subscription from a pool (ReplyInboxes,
+//   nats_common.h: cnats 3.4 crashes when subscriptions are made and
+//   destroyed per exchange under load); the pool is cleared only after
+//   natsConnection_Close() has stopped the read loop.
 // - Fetched messages stay in leases_ (stream sequence -> latest delivery)
 //   until acked or released; their reply subjects are what the server needs.
 #include "bus/jetstream_purchase_queue.h"
@@ -121,7 +117,7 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
     // Subscriptions go only once the read loop has stopped (see the notes above).
     if (connection_ != nullptr) natsConnection_Close(connection_);
     fetch_sub_.reset();
-    idle_replies_.clear();
+    replies_.clear();
     if (keys_ != nullptr) kvStore_Destroy(keys_);
     if (js_ != nullptr) jsCtx_Destroy(js_);
     if (connection_ != nullptr) natsConnection_Destroy(connection_);
@@ -193,20 +189,7 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
   uint64_t fetch_round_ = 0;  // guarded by fetch_mutex_
   uint64_t recovered_through_ = 0;  // the stream's last sequence when this object opened
 
-  // A reply subscription of exchange(): replies come on inbox + round + "." + index.
-  struct ReplyInbox {
-    NatsSubscriptionPtr sub;
-    std::string inbox;  // ends with '.'
-    uint64_t round = 0;  // the exchange using it now; late replies of older rounds are skipped
-  };
-  using ReplyInboxPtr = std::unique_ptr<ReplyInbox>;
-  Result<ReplyInboxPtr> take_reply_inbox();
-  void give_back(ReplyInboxPtr inbox) {
-    std::lock_guard lock(replies_mutex_);
-    idle_replies_.push_back(std::move(inbox));
-  }
-  std::mutex replies_mutex_;
-  std::vector<ReplyInboxPtr> idle_replies_;  // at most one per exchange() running at once
+  ReplyInboxes replies_{kReplyPendingMax};  // exchange()'s reply subscriptions
 
   std::mutex append_mutex_;  // one append at a time: claims and publishes of a span stay together
   std::mutex fetch_mutex_;   // one fetch at a time
@@ -332,57 +315,18 @@ Result<std::vector<NatsMsgPtr>> JetStreamPurchaseQueue::exchange(const std::vect
   std::vector<NatsMsgPtr> replies(requests.size());
   if (requests.empty()) return replies;
   if (Status up = connected(); !up) return up.error();
-  auto taken = take_reply_inbox();
-  if (!taken) return taken.error();
-  ReplyInboxPtr reply_inbox = std::move(*taken);
-  // Back to the pool however this returns.
-  struct GiveBack {
-    JetStreamPurchaseQueue* queue;
-    ReplyInboxPtr& inbox;
-    ~GiveBack() { queue->give_back(std::move(inbox)); }
-  } give_back_on_return{this, reply_inbox};
-  const std::string inbox = reply_inbox->inbox + std::to_string(++reply_inbox->round) + ".";
+  auto lease = replies_.take(connection_, kComponent);  // back to the pool however this returns
+  if (!lease) return lease.error();
+  const std::string inbox = lease->next_inbox();
   if (Status sent = publish_requests(connection_, requests, inbox, kComponent); !sent) return sent.error();
   // A "503 no responders" counts as an answer, and the exchange fails once
   // every request is answered one way or the other: returning at the first
-  // one would leave the rest queued in this pooled subscription (see
-  // take_reply_inbox()).
-  if (Status got = collect_replies(reply_inbox->sub.get(), inbox, replies, options_.request_timeout,
-                                   NoResponders::kCount, kComponent);
+  // one would leave the rest queued in this pooled subscription.
+  if (Status got = collect_replies(lease->sub(), inbox, replies, options_.request_timeout, NoResponders::kCount,
+                                   kComponent);
       !got)
     return got.error();
   return replies;
-}
-
-Result<JetStreamPurchaseQueue::ReplyInboxPtr> JetStreamPurchaseQueue::take_reply_inbox() {
-  {
-    std::lock_guard lock(replies_mutex_);
-    if (!idle_replies_.empty()) {
-      ReplyInboxPtr inbox = std::move(idle_replies_.back());
-      idle_replies_.pop_back();
-      // Drop what earlier rounds left (late replies, 503s of a round that
-      // timed out): a 503 cannot be told apart from this round's (bounded).
-      for (int i = 0; i < kReplyPendingMax; ++i) {
-        natsMsg* stale = nullptr;
-        const natsStatus got = natsSubscription_NextMsg(&stale, inbox->sub.get(), 0);  // 0: only what is there
-        if (got == NATS_OK) natsMsg_Destroy(stale);
-        else if (got != NATS_NO_RESPONDERS) break;
-      }
-      return inbox;
-    }
-  }
-  auto inbox = std::make_unique<ReplyInbox>();
-  natsInbox* raw_inbox = nullptr;
-  natsStatus status = natsInbox_Create(&raw_inbox);
-  if (status != NATS_OK) return nats_failure("inbox", status);
-  inbox->inbox = std::string(raw_inbox) + ".";
-  natsInbox_Destroy(raw_inbox);
-  natsSubscription* raw_sub = nullptr;
-  status = natsConnection_SubscribeSync(&raw_sub, connection_, (inbox->inbox + ">").c_str());
-  if (status != NATS_OK) return nats_failure("subscribe to replies", status);
-  inbox->sub.reset(raw_sub);
-  natsSubscription_SetPendingLimits(raw_sub, kReplyPendingMax, 256 << 20);
-  return inbox;
 }
 
 Result<std::vector<PubAck>> JetStreamPurchaseQueue::publish_all(const std::vector<NatsRequest>& requests) {

@@ -225,4 +225,45 @@ PubAck parse_pub_ack(natsMsg* reply) {
   return ack;
 }
 
+Result<ReplyInboxes::Lease> ReplyInboxes::take(natsConnection* connection, std::string_view component) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Inbox> inbox = std::move(idle_.back());
+      idle_.pop_back();
+      // Drop what earlier exchanges left (late replies, 503s of one that
+      // timed out): a 503 cannot be told apart from this exchange's (bounded).
+      for (int i = 0; i < pending_max_; ++i) {
+        natsMsg* stale = nullptr;
+        const natsStatus got = natsSubscription_NextMsg(&stale, inbox->sub.get(), 0);  // 0: only what is there
+        if (got == NATS_OK) natsMsg_Destroy(stale);
+        else if (got != NATS_NO_RESPONDERS) break;
+      }
+      return Lease(*this, std::move(inbox));
+    }
+  }
+  auto inbox = std::make_unique<Inbox>();
+  natsInbox* raw_inbox = nullptr;
+  natsStatus status = natsInbox_Create(&raw_inbox);
+  if (status != NATS_OK) return nats_error(component, "inbox", status);
+  inbox->prefix = std::string(raw_inbox) + ".";
+  natsInbox_Destroy(raw_inbox);
+  natsSubscription* raw_sub = nullptr;
+  status = natsConnection_SubscribeSync(&raw_sub, connection, (inbox->prefix + ">").c_str());
+  if (status != NATS_OK) return nats_error(component, "subscribe to replies", status);
+  inbox->sub.reset(raw_sub);
+  natsSubscription_SetPendingLimits(raw_sub, pending_max_, 256 << 20);
+  return Lease(*this, std::move(inbox));
+}
+
+void ReplyInboxes::give_back(std::unique_ptr<Inbox> inbox) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(inbox));
+}
+
+void ReplyInboxes::clear() {
+  std::lock_guard lock(mutex_);
+  idle_.clear();
+}
+
 }  // namespace hawker::bus

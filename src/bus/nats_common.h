@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,5 +149,56 @@ struct PubAck {
 // error, a "503 no responders" or bytes that are none of these (!ok, with a
 // description).
 PubAck parse_pub_ack(natsMsg* reply);
+
+// Reply subscriptions for exchanges of many requests (publish_requests() +
+// collect_replies()), reused instead of made and destroyed per exchange.
+// cnats 3.4 (Debian's) has a race, fixed upstream in nats.c PR #638 (3.6),
+// where its read loop locks a subscription the application is destroying: a
+// subscription made and destroyed per exchange crashed processes (heap
+// corruption, a SEGV in natsConn_processMsg) within seconds under the 3-node
+// cluster test. The pool holds at most one subscription per exchange running
+// at once; clear() destroys them, and may be called only once the
+// connection is closed (natsConnection_Close has stopped the read loop).
+// Exchanges through a pooled subscription must use NoResponders::kCount, so
+// none of their answers is left behind for the next user.
+// Thread-safe.
+class ReplyInboxes {
+ public:
+  struct Inbox {
+    NatsSubscriptionPtr sub;
+    std::string prefix;  // the subscription is on prefix + ">"; ends with '.'
+    uint64_t round = 0;
+  };
+  // A subscription taken from the pool, given back when the lease ends.
+  class Lease {
+   public:
+    Lease(ReplyInboxes& owner, std::unique_ptr<Inbox> inbox) : owner_(&owner), inbox_(std::move(inbox)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (inbox_) owner_->give_back(std::move(inbox_));
+    }
+    natsSubscription* sub() const { return inbox_->sub.get(); }
+    // A fresh reply prefix for one exchange (ends with '.'): late answers to
+    // an earlier exchange on this subscription carry another one.
+    std::string next_inbox() { return inbox_->prefix + std::to_string(++inbox_->round) + "."; }
+
+   private:
+    ReplyInboxes* owner_;
+    std::unique_ptr<Inbox> inbox_;
+  };
+
+  // `pending_max`: the most replies one exchange may leave queued.
+  explicit ReplyInboxes(int pending_max) : pending_max_(pending_max) {}
+  // An idle subscription emptied of earlier exchanges' leftovers, or a new one.
+  Result<Lease> take(natsConnection* connection, std::string_view component);
+  void clear();
+
+ private:
+  void give_back(std::unique_ptr<Inbox> inbox);
+  const int pending_max_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Inbox>> idle_;
+};
 
 }  // namespace hawker::bus
