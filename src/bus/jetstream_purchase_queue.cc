@@ -145,6 +145,7 @@ class JetStreamPurchaseQueue final : public PurchaseQueue {
  private:
   Status ensure_stream();
   Status ensure_keys();
+  Status align_key_ttl(int64_t ttl_ns);
   Status ensure_consumer();
   Result<std::vector<NatsMsgPtr>> exchange(const std::vector<NatsRequest>& requests);
   Result<std::vector<PubAck>> publish_all(const std::vector<NatsRequest>& requests);
@@ -264,13 +265,15 @@ Status JetStreamPurchaseQueue::ensure_stream() {
 }
 
 Status JetStreamPurchaseQueue::ensure_keys() {
+  const int64_t ttl_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.key_ttl).count();
   natsStatus status = js_KeyValue(&keys_, js_, bucket_.c_str());
-  if (status == NATS_OK) return {};
+  if (status == NATS_OK) return align_key_ttl(ttl_ns);
   keys_ = nullptr;
   kvConfig config;
   kvConfig_Init(&config);
   config.Bucket = bucket_.c_str();
   config.History = 1;
+  config.TTL = ttl_ns;
   config.StorageType = js_FileStorage;
   config.Replicas = options_.replicas;
   status = js_CreateKeyValue(&keys_, js_, &config);
@@ -278,6 +281,28 @@ Status JetStreamPurchaseQueue::ensure_keys() {
     keys_ = nullptr;
     return nats_failure("key-value bucket " + bucket_, status);
   }
+  return {};
+}
+
+// A bucket made with another TTL (or none, before key_ttl existed) gets this
+// opener's: its stream's max age is the TTL.
+Status JetStreamPurchaseQueue::align_key_ttl(int64_t ttl_ns) {
+  const std::string stream = "KV_" + bucket_;
+  jsStreamInfo* info = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  natsStatus status = js_GetStreamInfo(&info, js_, stream.c_str(), nullptr, &js_code);
+  if (status != NATS_OK) return nats_failure("key-value bucket " + bucket_, status, js_code);
+  if (info->Config == nullptr || info->Config->MaxAge == ttl_ns) {
+    jsStreamInfo_Destroy(info);
+    return {};
+  }
+  info->Config->MaxAge = ttl_ns;
+  jsStreamInfo* updated = nullptr;
+  status = js_UpdateStream(&updated, js_, info->Config, nullptr, &js_code);
+  jsStreamInfo_Destroy(info);
+  if (status != NATS_OK) return nats_failure("key-value bucket " + bucket_ + " ttl", status, js_code);
+  jsStreamInfo_Destroy(updated);
+  log_info("bus.jetstream.key_ttl", {{"bucket", bucket_}, {"ttl_s", ttl_ns / 1'000'000'000}});
   return {};
 }
 

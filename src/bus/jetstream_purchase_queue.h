@@ -12,7 +12,8 @@
 //   bytes; headers and subjects are not): server-side dedupe within
 //   duplicate_window.
 // - key-value bucket P_keys: the same encoded key -> fingerprint + the first
-//   request, written create-only, never deleted (keys outlive acks).
+//   request, written create-only, kept for key_ttl (24 h by default; keys
+//   outlive acks).
 // - durable pull consumer P_workers (explicit ack, ack wait =
 //   QueueOptions::ack_wait), shared by every queue object on P.
 //
@@ -51,8 +52,8 @@
 // it cannot fail, so during an outage it answers the last value it knew.
 //
 // The bucket keeps each key's first request (payment token included) for as
-// long as it keeps the key: that is what lets a retry re-queue a request
-// whose claimant died between the two waves.
+// long as it keeps the key (key_ttl): that is what lets a retry re-queue a
+// request whose claimant died between the two waves.
 // Thread-safe; fetch() calls on one object take turns (one delivery inbox).
 #pragma once
 
@@ -71,6 +72,10 @@ struct JetStreamOptions {
   std::chrono::milliseconds duplicate_window{120'000};
   std::chrono::milliseconds depth_cache{50};
   int replicas = 1;  // 3 in a production cluster
+  // How long the key bucket keeps a key (and its first request, payment
+  // token included): a retry after that is a new order. Longer than any
+  // client's retry window and than duplicate_window; 0 keeps keys forever.
+  std::chrono::seconds key_ttl{24 * 3600};
 };
 
 Result<PurchaseQueuePtr> open_jetstream_purchase_queue(const JetStreamOptions& options,

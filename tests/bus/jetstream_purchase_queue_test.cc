@@ -227,6 +227,45 @@ TEST_F(JetStreamPurchaseQueueTest, LookingUpAClaimedKeyQueuesItsRequestWhenTheRe
   EXPECT_EQ((*got)[0].request.payment_token, "tok-11");
 }
 
+TEST_F(JetStreamPurchaseQueueTest, KeysExpireAfterTheirTtlAndAReopenAppliesANewTtl) {
+  // Keys carry the first request, payment token included: they are kept for
+  // key_ttl, not forever.
+  options_.key_ttl = std::chrono::seconds(1);
+  options_.duplicate_window = milliseconds(500);
+  PurchaseQueuePtr queue = open();
+  ASSERT_TRUE(queue);
+  const Enqueue item = make_item(21, "buyer-0\nshort-lived", 9);
+  std::vector<EnqueueResult> results(1);
+  ASSERT_TRUE(queue->append(std::span(&item, 1), results).ok());
+  auto known = queue->find_key(item.idempotency_key, item.fingerprint);
+  ASSERT_TRUE(known.ok() && known->has_value());
+  bool expired = false;
+  for (auto until = steady_clock::now() + kWaitBound; !expired && steady_clock::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(200));
+    auto now_known = queue->find_key(item.idempotency_key, item.fingerprint);
+    ASSERT_TRUE(now_known.ok()) << now_known.error().message;
+    expired = !now_known->has_value();
+  }
+  EXPECT_TRUE(expired) << "the key outlived its 1 s TTL";
+
+  // Another opener with another TTL moves the bucket to it.
+  options_.key_ttl = std::chrono::seconds(7200);
+  PurchaseQueuePtr reopened = open();
+  ASSERT_TRUE(reopened);
+  natsConnection* connection = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&connection, options_.url.c_str()), NATS_OK);
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  jsStreamInfo* info = nullptr;
+  const std::string stream = "KV_" + options_.name_prefix + "_keys";
+  ASSERT_EQ(js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr), NATS_OK);
+  ASSERT_NE(info->Config, nullptr);
+  EXPECT_EQ(info->Config->MaxAge, int64_t{7200} * 1'000'000'000);
+  jsStreamInfo_Destroy(info);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(connection);
+}
+
 TEST_F(JetStreamPurchaseQueueTest, AnUnreachableServerIsAClearUnavailableError) {
   JetStreamOptions nowhere = options_;
   nowhere.url = "nats://127.0.0.1:1";  // nothing listens on port 1
