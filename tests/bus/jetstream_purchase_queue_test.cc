@@ -45,12 +45,39 @@ Enqueue make_item(uint64_t order_id, const std::string& key, uint64_t fingerprin
   return item;
 }
 
+// A plain cnats JetStream context on the test's server, for what the tests do
+// behind the adapter's back (publish, delete a message, read stream info).
+struct RawJetStream {
+  natsConnection* connection = nullptr;
+  jsCtx* js = nullptr;
+  explicit RawJetStream(const std::string& url) {
+    if (natsConnection_ConnectTo(&connection, url.c_str()) == NATS_OK)
+      (void)natsConnection_JetStream(&js, connection, nullptr);
+  }
+  ~RawJetStream() {
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (connection != nullptr) natsConnection_Destroy(connection);
+  }
+  RawJetStream(const RawJetStream&) = delete;
+  RawJetStream& operator=(const RawJetStream&) = delete;
+};
+
 class JetStreamPurchaseQueueTest : public testing::NatsTest<JetStreamOptions> {
  protected:
   PurchaseQueuePtr open(QueueOptions queue_options = {}) {
     auto opened = open_jetstream_purchase_queue(options_, queue_options);
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+
+  // A queue holding `item` (null, with a failure recorded, if that failed).
+  PurchaseQueuePtr open_with(const Enqueue& item) {
+    PurchaseQueuePtr queue = open();
+    std::vector<EnqueueResult> results(1);
+    if (!queue) return nullptr;
+    Status appended = queue->append(std::span(&item, 1), results);
+    EXPECT_TRUE(appended.ok()) << appended.error().message;
+    return appended.ok() ? std::move(queue) : nullptr;
   }
 
 };
@@ -158,10 +185,9 @@ TEST_F(JetStreamPurchaseQueueTest, TheSameMsgIdPublishedAgainIsStoredOnce) {
 
   // A second publisher (say, a gateway retrying after a lost PubAck) sends the
   // request again under the same Nats-Msg-Id: the stream keeps one copy.
-  natsConnection* connection = nullptr;
-  ASSERT_EQ(natsConnection_ConnectTo(&connection, options_.url.c_str()), NATS_OK);
-  jsCtx* js = nullptr;
-  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  RawJetStream raw(options_.url);
+  ASSERT_NE(raw.js, nullptr) << "cannot reach " << options_.url;
+  jsCtx* js = raw.js;
   jsPubOptions publish;
   jsPubOptions_Init(&publish);
   const std::string msg_id = "k" + base64url_encode(item.idempotency_key);
@@ -175,8 +201,6 @@ TEST_F(JetStreamPurchaseQueueTest, TheSameMsgIdPublishedAgainIsStoredOnce) {
     EXPECT_TRUE(ack->Duplicate) << "the stream stored the same key twice";
     jsPubAck_Destroy(ack);
   }
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(connection);
 
   EXPECT_EQ(queue->depth(), 1u);
   auto got = queue->fetch(10, milliseconds(0));
@@ -192,22 +216,17 @@ TEST_F(JetStreamPurchaseQueueTest, LookingUpAClaimedKeyQueuesItsRequestWhenTheRe
   // find_key() must queue that request. Here the request is deleted from the
   // stream after the dedupe window, as if it had never been published.
   options_.duplicate_window = milliseconds(200);
-  PurchaseQueuePtr queue = open();
-  ASSERT_TRUE(queue);
   const Enqueue item = make_item(11, "buyer-4\nlost-request", 5);
-  std::vector<EnqueueResult> results(1);
-  ASSERT_TRUE(queue->append(std::span(&item, 1), results).ok());
+  PurchaseQueuePtr queue = open_with(item);
+  ASSERT_TRUE(queue);
   std::this_thread::sleep_for(milliseconds(400));  // past the dedupe window
 
-  natsConnection* connection = nullptr;
-  ASSERT_EQ(natsConnection_ConnectTo(&connection, options_.url.c_str()), NATS_OK);
-  jsCtx* js = nullptr;
-  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  RawJetStream raw(options_.url);
+  ASSERT_NE(raw.js, nullptr) << "cannot reach " << options_.url;
+  jsCtx* js = raw.js;
   jsErrCode js_code = static_cast<jsErrCode>(0);
   const std::string stream = options_.name_prefix + "_orders";
   EXPECT_EQ(js_DeleteMsg(js, stream.c_str(), 1, nullptr, &js_code), NATS_OK) << js_code;
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(connection);
   auto gone = queue->find_order(11);
   ASSERT_TRUE(gone.ok()) << gone.error().message;
   ASSERT_FALSE(gone->has_value()) << "the request should be gone from the stream";
@@ -232,11 +251,9 @@ TEST_F(JetStreamPurchaseQueueTest, KeysExpireAfterTheirTtlAndAReopenAppliesANewT
   // key_ttl, not forever.
   options_.key_ttl = std::chrono::seconds(1);
   options_.duplicate_window = milliseconds(500);
-  PurchaseQueuePtr queue = open();
-  ASSERT_TRUE(queue);
   const Enqueue item = make_item(21, "buyer-0\nshort-lived", 9);
-  std::vector<EnqueueResult> results(1);
-  ASSERT_TRUE(queue->append(std::span(&item, 1), results).ok());
+  PurchaseQueuePtr queue = open_with(item);
+  ASSERT_TRUE(queue);
   auto known = queue->find_key(item.idempotency_key, item.fingerprint);
   ASSERT_TRUE(known.ok() && known->has_value());
   bool expired = false;
@@ -252,18 +269,15 @@ TEST_F(JetStreamPurchaseQueueTest, KeysExpireAfterTheirTtlAndAReopenAppliesANewT
   options_.key_ttl = std::chrono::seconds(7200);
   PurchaseQueuePtr reopened = open();
   ASSERT_TRUE(reopened);
-  natsConnection* connection = nullptr;
-  ASSERT_EQ(natsConnection_ConnectTo(&connection, options_.url.c_str()), NATS_OK);
-  jsCtx* js = nullptr;
-  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  RawJetStream raw(options_.url);
+  ASSERT_NE(raw.js, nullptr) << "cannot reach " << options_.url;
+  jsCtx* js = raw.js;
   jsStreamInfo* info = nullptr;
   const std::string stream = "KV_" + options_.name_prefix + "_keys";
   ASSERT_EQ(js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr), NATS_OK);
   ASSERT_NE(info->Config, nullptr);
   EXPECT_EQ(info->Config->MaxAge, int64_t{7200} * 1'000'000'000);
   jsStreamInfo_Destroy(info);
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(connection);
 }
 
 TEST_F(JetStreamPurchaseQueueTest, AnUnreachableServerIsAClearUnavailableError) {
