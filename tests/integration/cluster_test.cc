@@ -91,7 +91,7 @@ class ClusterTest : public ::testing::Test {
     options.command = command;
     options.secret_file = secret_file_;
     options.extra_args = cluster_args();
-    if (command == "worker") {
+    if (command == "worker" || command == "serve") {
       for (const char* extra : {"--workers", "2", "--payment-url"}) options.extra_args.push_back(extra);
       options.extra_args.push_back(processor_.url());
     }
@@ -172,6 +172,42 @@ TEST_F(ClusterTest, MissingClusterFlagsAreClearErrors) {
     EXPECT_NE(run.exit_code, 0) << c.arguments[0] << ": " << run.err;
     EXPECT_NE(run.err.find(c.says), std::string::npos) << run.err;
   }
+}
+
+TEST_F(ClusterTest, ServeWithTheClusterFlagsRunsBothRolesAndARestartKeepsEverything) {
+  // `hawker serve --nats --postgres`: gateway and worker in one process,
+  // state in PostgreSQL and JetStream only, so a restart on a fresh data
+  // folder finds it all.
+  HawkerProcess* node = start_part("serve");
+  ASSERT_FALSE(HasFailure());
+  const Sale sale = open_sale(*node, "serve-seller", 3);
+  ASSERT_FALSE(sale.show.empty());
+  std::vector<std::string> orders;
+  for (int buyer = 0; buyer < 4; ++buyer) {
+    HttpReply reply = node->post(
+        "/v1/orders",
+        json::serialize(json::object{{"product_id", sale.product}, {"quantity", 1}, {"payment_token", "tok_visa"}}),
+        node->token("serve-buyer-" + std::to_string(buyer)), {{"Idempotency-Key", "k" + std::to_string(buyer)}});
+    ASSERT_TRUE(reply.status == 202 || reply.status == 409) << reply.describe();
+    if (reply.status == 202) orders.emplace_back(reply.json().at("order_id").as_string());
+  }
+  ASSERT_GE(orders.size(), 3u);
+  const std::string seller_token = node->token("serve-seller", "seller");
+  auto sold = [&](HawkerProcess& process) {
+    HttpReply books = process.get("/v1/products/" + sale.product + "/inventory", seller_token);
+    return books.status == 200 && books.json().at("sold").as_int64() == 3 &&
+           books.json().at("reserved").as_int64() == 0;
+  };
+  ASSERT_TRUE(eventually([&] { return sold(*node); }, 30'000, 50)) << "the 3 units were not sold";
+
+  // A second process, on its own empty data folder, sees the same sale.
+  node->stop();
+  HawkerProcess* again = start_part("serve");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(sold(*again));
+  HttpReply show = again->get("/v1/shows/" + sale.show);
+  ASSERT_EQ(show.status, 200) << show.describe();
+  EXPECT_EQ(show.json().at("showcase").as_object().at("id").as_string(), sale.product);
 }
 
 TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerAndANatsNodeCrash) {
