@@ -31,6 +31,7 @@
 #include "store/postgres_read_store.h"
 #include "store/postgres_show_store.h"
 #include "store/postgres_write_store.h"
+#include "support/pg_client.h"
 #include "support/postgres_server.h"
 
 namespace hawker::store {
@@ -56,14 +57,8 @@ Result<ShowStorePtr> open_postgres_show_store_for_directory(const std::string& f
 
 namespace {
 
-struct ConnFinish {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct ResultClear {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Connection = std::unique_ptr<PGconn, ConnFinish>;
-using QueryResult = std::unique_ptr<PGresult, ResultClear>;
+using Connection = testing::PgConnection;
+using QueryResult = testing::PgQueryResult;
 
 class PostgresReadStoreTest : public ::testing::Test {
  protected:
@@ -77,14 +72,7 @@ class PostgresReadStoreTest : public ::testing::Test {
   }
 
   // The first column of every row of `sql`, as text.
-  std::vector<std::string> column(const char* sql) {
-    QueryResult result(PQexec(admin_.get(), sql));
-    std::vector<std::string> out;
-    EXPECT_EQ(PQresultStatus(result.get()), PGRES_TUPLES_OK) << PQresultErrorMessage(result.get());
-    if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) return out;
-    for (int row = 0; row < PQntuples(result.get()); ++row) out.push_back(PQgetvalue(result.get(), row, 0));
-    return out;
-  }
+  std::vector<std::string> column(const char* sql) { return testing::first_column(admin_.get(), sql); }
 
   std::string conninfo_;
   Connection admin_;

@@ -23,6 +23,7 @@
 #include "core/ids.h"
 #include "store/postgres_write_store.h"
 #include "store/test_products.h"
+#include "support/pg_client.h"
 #include "support/postgres_server.h"
 
 namespace hawker::store {
@@ -51,14 +52,8 @@ using std::chrono::steady_clock;
 
 constexpr milliseconds kWaitBound{30'000};
 
-struct ConnFinish {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct ResultClear {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Connection = std::unique_ptr<PGconn, ConnFinish>;
-using QueryResult = std::unique_ptr<PGresult, ResultClear>;
+using Connection = testing::PgConnection;
+using QueryResult = testing::PgQueryResult;
 
 ProductCommit create_commit(uint64_t product_id, int64_t stock) {
   return product_creation_commit(make_definition(product_id, stock), stock, 1'000'000);
@@ -120,14 +115,7 @@ class PostgresWriteStoreTest : public ::testing::Test {
   }
 
   // The first column of every row of a constant query, as text.
-  std::vector<std::string> column(const char* sql) {
-    Connection conn = admin();
-    QueryResult result(PQexec(conn.get(), sql));
-    EXPECT_EQ(PQresultStatus(result.get()), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn.get());
-    std::vector<std::string> out;
-    for (int row = 0; row < PQntuples(result.get()); ++row) out.emplace_back(PQgetvalue(result.get(), row, 0));
-    return out;
-  }
+  std::vector<std::string> column(const char* sql) { return testing::first_column(admin().get(), sql); }
 
   std::string conninfo_;
 };

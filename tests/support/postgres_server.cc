@@ -28,6 +28,7 @@
 
 #include "core/ids.h"
 #include "support/child.h"
+#include "support/pg_client.h"
 
 namespace hawker::testing {
 namespace {
@@ -49,12 +50,6 @@ std::string describe_status(int status) {
   return "status " + std::to_string(status);
 }
 
-struct ConnFinish {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct ResultClear {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
 
 std::mutex shared_mutex;
 std::unique_ptr<PostgresServer> shared_server;  // guarded by shared_mutex
@@ -275,12 +270,12 @@ Result<std::string> PostgresServer::create_database(const std::string& database)
   if (database.empty() || database.size() > 63 ||
       database.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
     return make_error(ErrorCode::kInvalid, "bad test database name '" + database + "'");
-  std::unique_ptr<PGconn, ConnFinish> conn(PQconnectdb(conninfo("postgres").c_str()));
+  PgConnection conn(PQconnectdb(conninfo("postgres").c_str()));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
     return make_error(ErrorCode::kUnavailable,
                       std::string("test postgres: ") + (conn ? PQerrorMessage(conn.get()) : "out of memory"));
   const char* values[] = {database.c_str()};
-  std::unique_ptr<PGresult, ResultClear> exists(PQexecParams(conn.get(), "SELECT 1 FROM pg_database WHERE datname = $1",
+  PgQueryResult exists(PQexecParams(conn.get(), "SELECT 1 FROM pg_database WHERE datname = $1",
                                                              1, nullptr, values, nullptr, nullptr, 0));
   if (PQresultStatus(exists.get()) != PGRES_TUPLES_OK)
     return make_error(ErrorCode::kIo, std::string("test postgres: ") + PQerrorMessage(conn.get()));
@@ -290,7 +285,7 @@ Result<std::string> PostgresServer::create_database(const std::string& database)
         PQescapeIdentifier(conn.get(), database.c_str(), database.size()), &PQfreemem);
     if (!quoted) return make_error(ErrorCode::kIo, std::string("test postgres: ") + PQerrorMessage(conn.get()));
     const std::string sql = std::string("CREATE DATABASE ") + quoted.get() + " TEMPLATE template0";
-    std::unique_ptr<PGresult, ResultClear> created(PQexec(conn.get(), sql.c_str()));
+    PgQueryResult created(PQexec(conn.get(), sql.c_str()));
     const char* state = PQresultErrorField(created.get(), PG_DIAG_SQLSTATE);
     const bool raced = state != nullptr && std::strcmp(state, "42P04") == 0;  // created meanwhile
     if (PQresultStatus(created.get()) != PGRES_COMMAND_OK && !raced)
