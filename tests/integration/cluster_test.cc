@@ -111,26 +111,6 @@ class ClusterTest : public ::testing::Test {
   std::vector<std::unique_ptr<HawkerProcess>> parts_;
 };
 
-struct Sale {
-  std::string show;
-  std::string product;
-};
-
-Sale open_sale(HawkerProcess& gateway, const std::string& seller, int64_t stock) {
-  const std::string token = gateway.token(seller, "seller");
-  HttpReply product = gateway.post(
-      "/v1/products", json::serialize(json::object{{"title", "Drop"}, {"price_cents", 1500}, {"stock", stock}}), token);
-  EXPECT_EQ(product.status, 201) << product.describe();
-  HttpReply show = gateway.post("/v1/shows", R"({"title":"Cluster drop"})", token);
-  EXPECT_EQ(show.status, 201) << show.describe();
-  if (product.status != 201 || show.status != 201) return {};
-  Sale sale{std::string(show.json().at("id").as_string()), std::string(product.json().at("id").as_string())};
-  HttpReply pinned = gateway.post("/v1/shows/" + sale.show + "/showcase",
-                                  json::serialize(json::object{{"product_id", sale.product}}), token);
-  EXPECT_EQ(pinned.status, 200) << pinned.describe();
-  return sale;
-}
-
 // The product's `available` as a viewer was last told it, reading frames until
 // it is `wanted` or `timeout_ms` passes (a NATS leader election can hold the
 // event log for seconds, so the stock may arrive well after the orders end).
@@ -180,7 +160,7 @@ TEST_F(ClusterTest, ServeWithTheClusterFlagsRunsBothRolesAndARestartKeepsEveryth
   // folder finds it all.
   HawkerProcess* node = start_part("serve");
   ASSERT_FALSE(HasFailure());
-  const Sale sale = open_sale(*node, "serve-seller", 3);
+  const PinnedSale sale = open_pinned_sale(*node, "serve-seller", 3);
   ASSERT_FALSE(sale.show.empty());
   std::vector<std::string> orders;
   for (int buyer = 0; buyer < 4; ++buyer) {
@@ -225,7 +205,7 @@ TEST_F(ClusterTest, TwoGatewaysTwoWorkersSellExactlyTheStockThroughAWorkerAndANa
   std::vector<HawkerProcess*> gateways = {gateway_a, gateway_b};
   // The sale is set up on gateway A; B learns of the show and its pin from A
   // (the live relay), so B's viewers get the same hello.
-  const Sale sale = open_sale(*gateway_a, "cluster-seller", kStock);
+  const PinnedSale sale = open_pinned_sale(*gateway_a, "cluster-seller", kStock);
   ASSERT_FALSE(sale.show.empty());
 
   // A viewer on each gateway.

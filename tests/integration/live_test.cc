@@ -21,19 +21,8 @@ class LiveTest : public ServerSuite {
  protected:
   // A show by `seller` pinning a new product with `stock` units; returns {show, product}.
   static std::pair<std::string, std::string> live_show(const std::string& seller, int64_t stock) {
-    const std::string token = server_->token(seller, "seller");
-    HttpReply product = server_->post(
-        "/v1/products", json::serialize(json::object{{"title", "Lamp"}, {"price_cents", 900}, {"stock", stock}}), token);
-    EXPECT_EQ(product.status, 201) << product.describe();
-    HttpReply show = server_->post("/v1/shows", R"({"title":"Live test"})", token);
-    EXPECT_EQ(show.status, 201) << show.describe();
-    if (product.status != 201 || show.status != 201) return {};
-    std::string show_id(show.json().at("id").as_string());
-    std::string product_id(product.json().at("id").as_string());
-    HttpReply pinned = server_->post("/v1/shows/" + show_id + "/showcase",
-                                     json::serialize(json::object{{"product_id", product_id}}), token);
-    EXPECT_EQ(pinned.status, 200) << pinned.describe();
-    return {show_id, product_id};
+    PinnedSale sale = open_pinned_sale(*server_, seller, stock);
+    return {sale.show, sale.product};
   }
 
 };

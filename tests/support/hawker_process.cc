@@ -137,6 +137,22 @@ std::string HttpReply::describe() const {
   return std::to_string(status) + " " + shown;
 }
 
+PinnedSale open_pinned_sale(const HawkerProcess& server, const std::string& seller, int64_t stock) {
+  const std::string token = server.token(seller, "seller");
+  HttpReply product = server.post(
+      "/v1/products",
+      boost::json::serialize(boost::json::object{{"title", "Lamp"}, {"price_cents", 900}, {"stock", stock}}), token);
+  EXPECT_EQ(product.status, 201) << product.describe();
+  HttpReply show = server.post("/v1/shows", R"({"title":"Live test"})", token);
+  EXPECT_EQ(show.status, 201) << show.describe();
+  if (product.status != 201 || show.status != 201) return {};
+  PinnedSale sale{std::string(show.json().at("id").as_string()), std::string(product.json().at("id").as_string())};
+  HttpReply pinned = server.post("/v1/shows/" + sale.show + "/showcase",
+                                 boost::json::serialize(boost::json::object{{"product_id", sale.product}}), token);
+  EXPECT_EQ(pinned.status, 200) << pinned.describe();
+  return sale;
+}
+
 bool eventually(const std::function<bool()>& condition, int timeout_ms, int interval_ms) {
   const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {

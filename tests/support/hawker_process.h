@@ -134,6 +134,15 @@ struct CommandOutput {
 // $HAWKER_BINARY) and waits for it, at most `timeout_ms` (then SIGKILL).
 CommandOutput run_hawker(const std::vector<std::string>& arguments, int timeout_ms);
 
+// A new product of `seller` with `stock` units, pinned on a new show of
+// theirs, set up through `server`'s API. Each step that fails is a test
+// failure; both ids are empty when the product or the show was not made.
+struct PinnedSale {
+  std::string show;
+  std::string product;
+};
+PinnedSale open_pinned_sale(const HawkerProcess& server, const std::string& seller, int64_t stock);
+
 // Polls `condition` every `interval_ms` until it holds or `timeout_ms` passes
 // (steady clock). Returns whether it held: bounded waiting, never a sleep that
 // a test relies on.
