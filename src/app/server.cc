@@ -136,10 +136,14 @@ class EmbeddedServer final : public Server {
   }
 
  private:
+  static bus::QueueOptions queue_options(const ServeOptions& options) {
+    bus::QueueOptions queue;
+    queue.ack_wait = std::chrono::milliseconds(options.ack_wait_ms);
+    return queue;
+  }
+
   Status open_embedded_stores(const ServeOptions& options) {
-    bus::QueueOptions queue_options;
-    queue_options.ack_wait = std::chrono::milliseconds(options.ack_wait_ms);
-    auto queue = bus::open_rocks_purchase_queue(options.data_dir + "/queue", queue_options);
+    auto queue = bus::open_rocks_purchase_queue(options.data_dir + "/queue", queue_options(options));
     if (!queue) return queue.error();
     queue_ = std::move(*queue);
     auto write = store::open_rocks_write_store(options.data_dir + "/write");
@@ -161,9 +165,7 @@ class EmbeddedServer final : public Server {
     nats.url = options.nats_url;
     nats.name_prefix = options.cluster_name;
     nats.replicas = options.nats_replicas;
-    bus::QueueOptions queue_options;
-    queue_options.ack_wait = std::chrono::milliseconds(options.ack_wait_ms);
-    auto queue = bus::open_jetstream_purchase_queue(nats, queue_options);
+    auto queue = bus::open_jetstream_purchase_queue(nats, queue_options(options));
     if (!queue) return queue.error();
     queue_ = std::move(*queue);
     store::PostgresWriteStoreOptions write_options;
