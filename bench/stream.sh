@@ -16,11 +16,16 @@
 # Prints the tables and the ratio of the segment fetch p99s (goal: within 20%).
 #
 #   bash bench/stream.sh [build/release] [--players 50] [--duration 60] [--perf] [--keep]
+#                        [--players-nice N]
 #
 # Needs ffmpeg, libnginx-mod-rtmp, jq, curl (scripts/setup.sh) and the tools:
 #   ninja -C build/release hawker buyers ladder_speed hls_players
 # --perf records a system-wide profile (perf, 20 s) in the spike window and
 # prints the busiest commands and symbols. --keep keeps the work folder in /tmp.
+# --players-nice N runs the simulated players at nice N (as root; e.g. -5, the
+# media path's own priority) so that, on this one machine, a fetch does not
+# wait for a CPU behind the buyers' load generator: a stand-in for players on
+# other machines than the node under test. Default: the players at nice 0.
 # About 3.5 minutes with the defaults. Everything listens on 127.0.0.1, every
 # step is bounded, and the trap stops whatever this script started (by PID).
 set -euo pipefail
@@ -32,12 +37,14 @@ PLAYERS=50
 DURATION=60
 PERF=0
 KEEP=0
+PLAYERS_NICE=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --players) PLAYERS="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
     --perf) PERF=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --players-nice) PLAYERS_NICE="$2"; shift 2 ;;
     *) echo "stream.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -119,7 +126,7 @@ live_sample() {
 }
 # players NAME: hls_players for DURATION s into $WORK/players-NAME.{txt,json}
 players() {
-  "$BUILD/hls_players" --edge "127.0.0.1:$EDGE_PORT" --show "$SHOW" --players "$PLAYERS" --duration "$DURATION" \
+  nice -n "$PLAYERS_NICE" "$BUILD/hls_players" --edge "127.0.0.1:$EDGE_PORT" --show "$SHOW" --players "$PLAYERS" --duration "$DURATION" \
     --origin-dir "$WORK/data/hls/$SHOW" --label "$1" --json "$WORK/players-$1.json" > "$WORK/players-$1.txt" 2>&1
 }
 # first_fetches: each media playlist once through the edge, after a minute nobody

@@ -25,9 +25,14 @@ class SessionBase : public http::WebSocketHandler, public live::Subscriber {
   void deliver(live::Frame frame, uint64_t replace_key) override {
     if (auto connection = connection_.load()) connection->send(std::move(frame), replace_key);
   }
+  std::shared_ptr<http::NetworkThread> home() const override { return home_.lock(); }
 
  protected:
-  void open(std::shared_ptr<http::WebSocketConnection> connection) { connection_.store(std::move(connection)); }
+  // Before subscribing: home() is read from then on.
+  void open(std::shared_ptr<http::WebSocketConnection> connection) {
+    home_ = connection->home();
+    connection_.store(std::move(connection));
+  }
   void reply_error(std::string_view code, std::string_view message) {
     auto connection = connection_.load();
     if (!connection) return;
@@ -38,7 +43,8 @@ class SessionBase : public http::WebSocketHandler, public live::Subscriber {
 
  private:
   std::atomic<std::shared_ptr<http::WebSocketConnection>> connection_;
-  int client_errors_ = 0;  // strand-only
+  std::weak_ptr<http::NetworkThread> home_;  // set by open(), read-only after
+  int client_errors_ = 0;  // home-thread-only
 };
 
 class ViewerSession final : public SessionBase, public std::enable_shared_from_this<ViewerSession> {

@@ -45,6 +45,20 @@ std::string lower(std::string_view text) {
 
 namespace websocket = beast::websocket;
 
+// One network thread: its own event loop, run by one thread. Connections are
+// bound to one loop for their whole life, so they need no strand.
+class Loop final : public NetworkThread {
+ public:
+  void post(std::function<void()> work) override { asio::post(io, std::move(work)); }
+  asio::io_context io{1};
+};
+
+// Sockets and streams bound to one loop's executor: no type-erased executor
+// on the per-frame path.
+using LoopExecutor = asio::io_context::executor_type;
+using LoopSocket = asio::basic_stream_socket<tcp, LoopExecutor>;
+using LoopStream = beast::basic_stream<tcp, LoopExecutor>;
+
 struct Shared {
   ServerOptions options;
   Handler handler;
@@ -54,18 +68,20 @@ struct Shared {
   std::atomic<uint64_t> slow_closed{0};
 };
 
-// One WebSocket connection: reads on its strand, writes from a bounded queue
+// One WebSocket connection: reads on its loop, writes from a bounded queue
 // with one write in flight; send() and close() may come from any thread.
 class WebSocketSession : public WebSocketConnection, public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(beast::tcp_stream&& stream, std::shared_ptr<Shared> shared, WebSocketHandlerPtr handler)
-      : ws_(std::move(stream)), shared_(std::move(shared)), handler_(std::move(handler)) {
+  // The socket leaves the HTTP stream's timeouts behind: the WebSocket stream
+  // has its own (handshake, idle, pings).
+  WebSocketSession(LoopSocket&& stream, std::shared_ptr<Shared> shared, WebSocketHandlerPtr handler,
+                   std::weak_ptr<Loop> home)
+      : ws_(std::move(stream)), shared_(std::move(shared)), handler_(std::move(handler)), home_(std::move(home)) {
     shared_->websockets.fetch_add(1);
   }
   ~WebSocketSession() override { shared_->websockets.fetch_sub(1); }
 
   void accept(bhttp::request<bhttp::string_body> upgrade_request) {
-    beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(10);
     timeouts.idle_timeout = std::chrono::milliseconds(shared_->options.ws_idle_timeout_ms);
@@ -99,9 +115,16 @@ class WebSocketSession : public WebSocketConnection, public std::enable_shared_f
           return false;
       }
     }
-    if (start) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write_front(); });
+    if (start) {
+      // On the home thread (a broadcast handed over in one task per thread)
+      // the write starts now: no post per frame.
+      if (ws_.get_executor().running_in_this_thread()) write_front();
+      else asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write_front(); });
+    }
     return true;
   }
+
+  std::weak_ptr<NetworkThread> home() const override { return home_; }
 
   void close(uint16_t code, std::string_view reason) override {
     {
@@ -169,17 +192,18 @@ class WebSocketSession : public WebSocketConnection, public std::enable_shared_f
     finished_ = true;
     if (open_) handler_->on_close();
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    ws_.next_layer().close(ignored);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<LoopSocket> ws_;
   std::shared_ptr<Shared> shared_;
   WebSocketHandlerPtr handler_;
+  std::weak_ptr<Loop> home_;
   beast::flat_buffer buffer_;
   std::mutex mutex_;  // guards queue_ and closing_
   SendQueue queue_;
   bool closing_ = false;
-  // Strand-only state.
+  // Home-thread-only state.
   bool open_ = false;
   bool close_sent_ = false;
   bool finished_ = false;
@@ -187,8 +211,8 @@ class WebSocketSession : public WebSocketConnection, public std::enable_shared_f
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+  Session(LoopSocket&& socket, std::shared_ptr<Shared> shared, const std::shared_ptr<Loop>& loop)
+      : stream_(std::move(socket)), shared_(std::move(shared)), loop_(loop) {
     shared_->connections.fetch_add(1);
   }
   ~Session() { shared_->connections.fetch_sub(1); }
@@ -206,7 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!session) return;  // answered twice: keep the first
       // dispatch: an answer given while the handler runs (a 409 at the edge, a
       // read) is written at once on this thread; one from another thread (the
-      // intake's group commit) is queued on the session's strand.
+      // intake's group commit) is queued on the session's loop.
       asio::dispatch(session->stream_.get_executor(), [session, response = std::move(response)]() mutable {
         session->write_response(std::move(response));
       });
@@ -274,7 +298,7 @@ class Session : public std::enable_shared_from_this<Session> {
       decision.refusal.close = true;
       return write_response(std::move(decision.refusal));
     }
-    std::make_shared<WebSocketSession>(std::move(stream_), shared_, std::move(decision.handler))
+    std::make_shared<WebSocketSession>(std::move(stream_).release_socket(), shared_, std::move(decision.handler), loop_)
         ->accept(parser_->release());
   }
 
@@ -309,14 +333,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(LoopSocket::shutdown_send, ignored);
     stream_.socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  LoopStream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
+  // Weak: the loop's queue holds the session (its pending operations), so a
+  // strong reference would keep a stopped server's loop and sessions alive.
+  std::weak_ptr<Loop> loop_;
   bool keep_alive_ = true;
   bool first_request_ = true;
 };
@@ -324,7 +351,10 @@ class Session : public std::enable_shared_from_this<Session> {
 class BeastServer final : public HttpServer {
  public:
   BeastServer(ServerOptions options, Handler handler, UpgradeHandler upgrade)
-      : io_(options.threads), acceptor_(io_), shared_(std::make_shared<Shared>()) {
+      : loops_(make_loops(options.threads)),
+        acceptor_(loops_.front()->io),
+        accept_backoff_(loops_.front()->io),
+        shared_(std::make_shared<Shared>()) {
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
     shared_->upgrade = std::move(upgrade);
@@ -344,12 +374,14 @@ class BeastServer final : public HttpServer {
                                                   std::to_string(shared_->options.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (int i = 0; i < std::max(1, shared_->options.threads); ++i) threads_.emplace_back([this] {
+    for (const auto& loop : loops_) threads_.emplace_back([this, loop = loop.get()] {
       set_thread_name("hawker-http");
       // Linux: PRIO_PROCESS with a thread id sets that thread's nice value.
       if (shared_->options.thread_nice != 0)
         setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), shared_->options.thread_nice);
-      io_.run();
+      // Idle connections keep no work queued: the loop runs until stop().
+      auto guard = asio::make_work_guard(loop->io);
+      loop->io.run();
     });
     return {};
   }
@@ -365,14 +397,24 @@ class BeastServer final : public HttpServer {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
-    io_.stop();
+    for (const auto& loop : loops_) loop->io.stop();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
   }
 
  private:
+  static std::vector<std::shared_ptr<Loop>> make_loops(int threads) {
+    std::vector<std::shared_ptr<Loop>> loops;
+    for (int i = 0; i < std::max(1, threads); ++i) loops.push_back(std::make_shared<Loop>());
+    return loops;
+  }
+
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    // Round robin: each new connection lives on the next loop. The handler
+    // names the loop by index: it waits in loop 0's queue, which must not own
+    // a loop (the server does).
+    next_loop_ = (next_loop_ + 1) % loops_.size();
+    acceptor_.async_accept(loops_[next_loop_]->io, [this, index = next_loop_](beast::error_code ec, LoopSocket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (ec) {
         // Out of file descriptors (or another accept failure): back off
@@ -392,16 +434,17 @@ class BeastServer final : public HttpServer {
         } else {
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<Session>(std::move(socket), shared_)->start();
+          std::make_shared<Session>(std::move(socket), shared_, loops_[index])->start();
         }
       }
       accept();
     });
   }
 
-  asio::io_context io_;
+  std::vector<std::shared_ptr<Loop>> loops_;
+  size_t next_loop_ = 0;  // accept()'s, on loop 0
   tcp::acceptor acceptor_;
-  asio::steady_timer accept_backoff_{io_};
+  asio::steady_timer accept_backoff_;
   std::shared_ptr<Shared> shared_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;

@@ -276,7 +276,7 @@ void ShowChannel::send_direct(TargetsPtr targets, std::string_view type, const j
   // released: a session's destructor may unsubscribe.
   std::vector<SubscriberPtr> alive;
   alive.reserve(targets->size());
-  for (const auto& weak : *targets) alive.push_back(weak.lock());
+  for (const Target& target : *targets) alive.push_back(target.subscriber.lock());
   {
     std::lock_guard lock(mutex_);
     const auto subscribed = [&](const SubscriberPtr& s) { return s && subscribers_.contains(s.get()); };

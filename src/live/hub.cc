@@ -610,7 +610,7 @@ std::vector<LiveHub::OrderTargets> LiveHub::order_targets_locked(std::string_vie
       out.push_back(OrderTargets{std::move(channel), std::make_shared<Targets>()});
       same_show = out.end() - 1;
     }
-    same_show->targets->push_back(connection.subscriber);
+    same_show->targets->emplace_back(connection.subscriber);
   }
   return out;
 }

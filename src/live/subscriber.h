@@ -39,6 +39,11 @@ class Subscriber {
   // A non-zero `replace_key` lets the transport drop an older waiting frame
   // with the same key (http::WebSocketConnection::send).
   virtual void deliver(Frame frame, uint64_t replace_key = 0) = 0;
+  // The network thread the connection lives on, if it has one: a broadcast
+  // calls deliver() there, in one task for all of that thread's subscribers
+  // (live::Outbox). Null: deliver() is called on the publishing thread.
+  // Fixed from subscribe() on.
+  virtual std::shared_ptr<http::NetworkThread> home() const { return nullptr; }
 };
 
 using SubscriberPtr = std::shared_ptr<Subscriber>;
