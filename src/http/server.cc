@@ -57,9 +57,17 @@ class Loop final : public NetworkThread {
 // on the per-frame path.
 using LoopExecutor = asio::io_context::executor_type;
 using LoopSocket = asio::basic_stream_socket<tcp, LoopExecutor>;
-using LoopStream = beast::basic_stream<tcp, LoopExecutor>;
 
 struct Shared {
+  // WebSockets move onto these at the upgrade, in turn. Weak: the server
+  // owns the loops, and a loop's queue holds sessions that hold this.
+  std::shared_ptr<Loop> next_loop() {
+    const size_t index = next_loop_index.fetch_add(1, std::memory_order_relaxed) % loops.size();
+    return loops[index].lock();
+  }
+  std::vector<std::weak_ptr<Loop>> loops;
+  std::atomic<size_t> next_loop_index{0};
+
   ServerOptions options;
   Handler handler;
   UpgradeHandler upgrade;
@@ -209,10 +217,13 @@ class WebSocketSession : public WebSocketConnection, public std::enable_shared_f
   bool finished_ = false;
 };
 
+// One HTTP connection, on its strand of the shared HTTP io_context: any
+// network thread may serve it, so a thread that is descheduled under load
+// does not hold its connections up.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(LoopSocket&& socket, std::shared_ptr<Shared> shared, const std::shared_ptr<Loop>& loop)
-      : stream_(std::move(socket)), shared_(std::move(shared)), loop_(loop) {
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
     shared_->connections.fetch_add(1);
   }
   ~Session() { shared_->connections.fetch_sub(1); }
@@ -298,7 +309,22 @@ class Session : public std::enable_shared_from_this<Session> {
       decision.refusal.close = true;
       return write_response(std::move(decision.refusal));
     }
-    std::make_shared<WebSocketSession>(std::move(stream_).release_socket(), shared_, std::move(decision.handler), loop_)
+    // The connection moves to a loop of its own for the rest of its life.
+    std::shared_ptr<Loop> loop = shared_->next_loop();
+    if (!loop) return close();  // the server is stopping
+    beast::error_code ec;
+    tcp::socket& socket = stream_.socket();
+    const tcp::endpoint local = socket.local_endpoint(ec);
+    LoopSocket moved(loop->io);
+    if (!ec) {
+      const auto fd = socket.release(ec);
+      if (!ec) moved.assign(local.protocol(), fd, ec);
+    }
+    if (ec) {
+      log_warn("http.websocket_move_failed", {{"error", ec.message()}});
+      return close();
+    }
+    std::make_shared<WebSocketSession>(std::move(moved), shared_, std::move(decision.handler), loop)
         ->accept(parser_->release());
   }
 
@@ -333,17 +359,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(LoopSocket::shutdown_send, ignored);
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
   }
 
-  LoopStream stream_;
+  beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
-  // Weak: the loop's queue holds the session (its pending operations), so a
-  // strong reference would keep a stopped server's loop and sessions alive.
-  std::weak_ptr<Loop> loop_;
   bool keep_alive_ = true;
   bool first_request_ = true;
 };
@@ -352,9 +375,11 @@ class BeastServer final : public HttpServer {
  public:
   BeastServer(ServerOptions options, Handler handler, UpgradeHandler upgrade)
       : loops_(make_loops(options.threads)),
-        acceptor_(loops_.front()->io),
-        accept_backoff_(loops_.front()->io),
+        io_(std::max(1, options.threads)),
+        acceptor_(io_),
+        accept_backoff_(io_),
         shared_(std::make_shared<Shared>()) {
+    for (const auto& loop : loops_) shared_->loops.push_back(loop);
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
     shared_->upgrade = std::move(upgrade);
@@ -374,15 +399,10 @@ class BeastServer final : public HttpServer {
                                                   std::to_string(shared_->options.port) + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (const auto& loop : loops_) threads_.emplace_back([this, loop = loop.get()] {
-      set_thread_name("hawker-http");
-      // Linux: PRIO_PROCESS with a thread id sets that thread's nice value.
-      if (shared_->options.thread_nice != 0)
-        setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), shared_->options.thread_nice);
-      // Idle connections keep no work queued: the loop runs until stop().
-      auto guard = asio::make_work_guard(loop->io);
-      loop->io.run();
-    });
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      threads_.emplace_back([this] { run_thread("hawker-http", io_); });
+      threads_.emplace_back([this, loop = loops_[i].get()] { run_thread("hawker-ws", loop->io); });
+    }
     return {};
   }
 
@@ -397,6 +417,7 @@ class BeastServer final : public HttpServer {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
+    io_.stop();
     for (const auto& loop : loops_) loop->io.stop();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
@@ -409,12 +430,18 @@ class BeastServer final : public HttpServer {
     return loops;
   }
 
+  void run_thread(const char* name, asio::io_context& io) {
+    set_thread_name(name);
+    // Linux: PRIO_PROCESS with a thread id sets that thread's nice value.
+    if (shared_->options.thread_nice != 0)
+      setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), shared_->options.thread_nice);
+    // A loop with only idle connections has no work queued: run until stop().
+    auto guard = asio::make_work_guard(io);
+    io.run();
+  }
+
   void accept() {
-    // Round robin: each new connection lives on the next loop. The handler
-    // names the loop by index: it waits in loop 0's queue, which must not own
-    // a loop (the server does).
-    next_loop_ = (next_loop_ + 1) % loops_.size();
-    acceptor_.async_accept(loops_[next_loop_]->io, [this, index = next_loop_](beast::error_code ec, LoopSocket socket) {
+    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (ec) {
         // Out of file descriptors (or another accept failure): back off
@@ -434,15 +461,15 @@ class BeastServer final : public HttpServer {
         } else {
           beast::error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<Session>(std::move(socket), shared_, loops_[index])->start();
+          std::make_shared<Session>(std::move(socket), shared_)->start();
         }
       }
       accept();
     });
   }
 
-  std::vector<std::shared_ptr<Loop>> loops_;
-  size_t next_loop_ = 0;  // accept()'s, on loop 0
+  std::vector<std::shared_ptr<Loop>> loops_;  // WebSockets, one thread each
+  asio::io_context io_;                       // HTTP, shared by the HTTP threads
   tcp::acceptor acceptor_;
   asio::steady_timer accept_backoff_;
   std::shared_ptr<Shared> shared_;

@@ -1,9 +1,12 @@
 // HttpServer: an HTTP/1.1 server on Boost.Beast, hidden behind this
 // Beast-free header.
 //
-// Each network thread runs its own event loop, and each connection lives on
-// one of them (round robin at accept), so a connection's work never needs a
-// lock against the other threads; a handler gets the request and a
+// HTTP connections run on strands of one io_context that `threads` threads
+// share, so any of them may serve any request. A WebSocket moves at its
+// upgrade onto one of `threads` event loops of its own (in turn), each run by
+// one thread, where it stays: a broadcast hands each loop its connections in
+// a few tasks (live::Outbox), and a send on the loop starts the write at
+// once. A handler gets the request and a
 // Responder it may answer from any thread (so slow work, like waiting for a
 // synced append, never blocks a network thread). Limits: request body,
 // header size, read timeouts, and the number of open connections.
@@ -24,7 +27,7 @@ namespace hawker::http {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: pick a free port
-  int threads = 2;  // network threads, one event loop each
+  int threads = 2;  // HTTP threads, and as many WebSocket loops
   // The network threads' nice value when not 0 (below 0 needs root or
   // CAP_SYS_NICE; without, they keep the process's priority). The HLS origin
   // uses it so a buyer spike on the API cannot starve video.
