@@ -394,6 +394,7 @@ class EmbeddedServer final : public Server {
         return make_error(ErrorCode::kInvalid, "--hls-listen must be HOST:PORT, got '" + options.hls_listen + "'");
       hls_options.threads = options.hls_threads;
       hls_options.thread_nice = kVideoNice;
+      hls_options.thread_name = "hawker-hls";
       origin_ = std::make_unique<stream::HlsOrigin>(
           options.data_dir + "/hls", [this](uint64_t show_id) { return streaming_->moments(show_id); }, &metrics_);
       hls_http_ = http::make_http_server(hls_options, [this](http::Request& request, http::Responder responder) {

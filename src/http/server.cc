@@ -400,8 +400,8 @@ class BeastServer final : public HttpServer {
     port_ = acceptor_.local_endpoint().port();
     accept();
     for (size_t i = 0; i < loops_.size(); ++i) {
-      threads_.emplace_back([this] { run_thread("hawker-http", io_); });
-      threads_.emplace_back([this, loop = loops_[i].get()] { run_thread("hawker-ws", loop->io); });
+      threads_.emplace_back([this] { run_thread(shared_->options.thread_name, io_); });
+      threads_.emplace_back([this, loop = loops_[i].get()] { run_thread(shared_->options.thread_name + "-ws", loop->io); });
     }
     return {};
   }
@@ -430,7 +430,7 @@ class BeastServer final : public HttpServer {
     return loops;
   }
 
-  void run_thread(const char* name, asio::io_context& io) {
+  void run_thread(const std::string& name, asio::io_context& io) {
     set_thread_name(name);
     // Linux: PRIO_PROCESS with a thread id sets that thread's nice value.
     if (shared_->options.thread_nice != 0)

@@ -32,6 +32,9 @@ struct ServerOptions {
   // CAP_SYS_NICE; without, they keep the process's priority). The HLS origin
   // uses it so a buyer spike on the API cannot starve video.
   int thread_nice = 0;
+  // What the threads are called (ps -L, top -H): "<name>" for HTTP and
+  // "<name>-ws" for the WebSocket loops (at most 15 characters in all).
+  std::string thread_name = "hawker-http";
   size_t body_bytes_max = 16 * 1024;
   size_t header_bytes_max = 8 * 1024;
   int read_timeout_ms = 10'000;   // for one request's header and body
