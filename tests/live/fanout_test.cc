@@ -3,6 +3,7 @@
 #include "live/fanout.h"
 
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -78,6 +79,13 @@ class OutboxThreadsTest : public ::testing::Test {
     outbox_.drain(mutex_);
   }
 
+  // A set these subscribers joined, in this order.
+  static SubscriberSet joined(std::initializer_list<SubscriberPtr> subscribers) {
+    SubscriberSet set;
+    for (const SubscriberPtr& subscriber : subscribers) EXPECT_TRUE(set.insert(subscriber));
+    return set;
+  }
+
   std::mutex mutex_;
   Outbox outbox_;
   std::shared_ptr<ManualThread> a_ = std::make_shared<ManualThread>();
@@ -126,8 +134,7 @@ TEST_F(OutboxThreadsTest, OneTaskPerThreadPerFrameAndFramesInOrderOnEachThread) 
 
 TEST_F(OutboxThreadsTest, AWeakTargetIsDeliveredOnItsHomeAfterWhatWasPostedBefore) {
   auto buyer = std::make_shared<HomedSubscriber>(a_);
-  SubscriberSet set;
-  ASSERT_TRUE(set.insert(buyer));
+  SubscriberSet set = joined({buyer});
   const Frame broadcast = text("inventory");
   const Frame direct = text("order");
   publish(broadcast, set.snapshot());
@@ -143,9 +150,7 @@ TEST_F(OutboxThreadsTest, AWeakTargetIsDeliveredOnItsHomeAfterWhatWasPostedBefor
 TEST_F(OutboxThreadsTest, AWaitingFrameIsReplacedByANewerOneWithItsKeyWhichGoesToTheBack) {
   auto viewer = std::make_shared<HomedSubscriber>(a_);
   auto elsewhere = std::make_shared<HomedSubscriber>(b_);
-  SubscriberSet set;
-  ASSERT_TRUE(set.insert(viewer));
-  ASSERT_TRUE(set.insert(elsewhere));
+  SubscriberSet set = joined({viewer, elsewhere});
   const Frame stale = text("stock 5");
   const Frame chat = text("chat");
   const Frame latest = text("stock 4");
@@ -202,9 +207,7 @@ TEST_F(OutboxThreadsTest, ANewerFrameStartsWithTheSubscribersTheDroppedTasksHadN
 TEST_F(OutboxThreadsTest, SubscribersGoneBeforeTheirTaskRunsReceiveNothing) {
   auto viewer = std::make_shared<HomedSubscriber>(a_);
   auto stays = std::make_shared<HomedSubscriber>(a_);
-  SubscriberSet set;
-  ASSERT_TRUE(set.insert(viewer));
-  ASSERT_TRUE(set.insert(stays));
+  SubscriberSet set = joined({viewer, stays});
   publish(text("tick"), set.snapshot());
   std::weak_ptr<HomedSubscriber> weak = viewer;
   viewer.reset();
@@ -215,8 +218,7 @@ TEST_F(OutboxThreadsTest, SubscribersGoneBeforeTheirTaskRunsReceiveNothing) {
 
 TEST_F(OutboxThreadsTest, AThreadThatIsGoneIsPostedNothing) {
   auto viewer = std::make_shared<HomedSubscriber>(a_);
-  SubscriberSet set;
-  ASSERT_TRUE(set.insert(viewer));
+  SubscriberSet set = joined({viewer});
   TargetsPtr targets = set.snapshot();
   std::weak_ptr<ManualThread> thread = a_;
   a_.reset();  // its server stopped
