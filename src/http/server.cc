@@ -45,8 +45,8 @@ std::string lower(std::string_view text) {
 
 namespace websocket = beast::websocket;
 
-// One network thread: its own event loop, run by one thread. Connections are
-// bound to one loop for their whole life, so they need no strand.
+// One WebSocket network thread: its own event loop, run by one thread. A
+// WebSocket stays on its loop for its whole life, so it needs no strand.
 class Loop final : public NetworkThread {
  public:
   void post(std::function<void()> work) override { asio::post(io, std::move(work)); }
@@ -241,7 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!session) return;  // answered twice: keep the first
       // dispatch: an answer given while the handler runs (a 409 at the edge, a
       // read) is written at once on this thread; one from another thread (the
-      // intake's group commit) is queued on the session's loop.
+      // intake's group commit) is queued on the session's strand.
       asio::dispatch(session->stream_.get_executor(), [session, response = std::move(response)]() mutable {
         session->write_response(std::move(response));
       });
@@ -324,8 +324,10 @@ class Session : public std::enable_shared_from_this<Session> {
       log_warn("http.websocket_move_failed", {{"error", ec.message()}});
       return close();
     }
-    std::make_shared<WebSocketSession>(std::move(moved), shared_, std::move(decision.handler), loop)
-        ->accept(parser_->release());
+    // From here on only the loop's thread touches the WebSocket: the
+    // handshake starts there too.
+    auto session = std::make_shared<WebSocketSession>(std::move(moved), shared_, std::move(decision.handler), loop);
+    asio::post(loop->io, [session, request = parser_->release()]() mutable { session->accept(std::move(request)); });
   }
 
   void reject(int status, std::string_view code, std::string_view message) {
