@@ -265,6 +265,21 @@ void ConnectionPool::forget_one() {
 
 // ---- Migrations ------------------------------------------------------------------
 
+namespace {
+
+// The newest migration version recorded in `table` (0 when none).
+Result<int64_t> newest_applied(PGconn* conn, std::string_view what, const std::string& table) {
+  const std::string sql = "SELECT COALESCE(max(version), 0) FROM " + table;
+  Result<PgResult> newest = exec(conn, what, sql.c_str());
+  if (!newest) return newest.error();
+  Row row(newest->get(), 0);
+  const int64_t applied = row.i64(0);
+  if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: unreadable " + table);
+  return applied;
+}
+
+}  // namespace
+
 Status migrate(PGconn* conn, const SchemaDefinition& schema) {
   const Params lock = Params().i64(kMigrationLockKey);
   const std::string table = schema.table;
@@ -286,12 +301,9 @@ Status migrate(PGconn* conn, const SchemaDefinition& schema) {
   const std::string create_table =
       "CREATE TABLE IF NOT EXISTS " + table + " (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
   if (Status s = step("migrate", create_table.c_str()); !s) return s;
-  const std::string newest_sql = "SELECT COALESCE(max(version), 0) FROM " + table;
-  Result<PgResult> newest = exec(conn, "migrate", newest_sql.c_str());
+  Result<int64_t> newest = newest_applied(conn, "migrate", table);
   if (!newest) return newest.error();
-  Row row(newest->get(), 0);
-  const int64_t applied = row.i64(0);
-  if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: unreadable " + table);
+  const int64_t applied = *newest;
   if (applied > known)
     return make_error(ErrorCode::kUnavailable, "postgres: the database's " + std::string(schema.component) +
                                                    " schema is version " + std::to_string(applied) +
@@ -336,12 +348,9 @@ Status check_migrated(PGconn* conn, const SchemaDefinition& schema, std::string_
     return make_error(ErrorCode::kUnavailable, "postgres: the " + where + " is not there (no " + table +
                                                    "), this build needs version " + std::to_string(known) + "; " +
                                                    std::string(remedy));
-  const std::string newest_sql = "SELECT COALESCE(max(version), 0) FROM " + table;
-  Result<PgResult> newest = exec(conn, "check migrations", newest_sql.c_str());
+  Result<int64_t> newest = newest_applied(conn, "check migrations", table);
   if (!newest) return newest.error();
-  Row row(newest->get(), 0);
-  const int64_t applied = row.i64(0);
-  if (!row.ok()) return make_error(ErrorCode::kIo, "postgres: unreadable " + table);
+  const int64_t applied = *newest;
   if (applied > known)
     return make_error(ErrorCode::kUnavailable, "postgres: the " + where + " is version " + std::to_string(applied) +
                                                    ", newer than this build's " + std::to_string(known));
