@@ -25,14 +25,13 @@ class SessionBase : public http::WebSocketHandler, public live::Subscriber {
   void deliver(live::Frame frame, uint64_t replace_key) override {
     if (auto connection = connection_.load()) connection->send(std::move(frame), replace_key);
   }
-  std::shared_ptr<http::NetworkThread> home() const override { return home_.lock(); }
+  std::shared_ptr<http::NetworkThread> home() const override {
+    auto connection = connection_.load();
+    return connection ? connection->home().lock() : nullptr;
+  }
 
  protected:
-  // Before subscribing: home() is read from then on.
-  void open(std::shared_ptr<http::WebSocketConnection> connection) {
-    home_ = connection->home();
-    connection_.store(std::move(connection));
-  }
+  void open(std::shared_ptr<http::WebSocketConnection> connection) { connection_.store(std::move(connection)); }
   void reply_error(std::string_view code, std::string_view message) {
     auto connection = connection_.load();
     if (!connection) return;
@@ -43,7 +42,6 @@ class SessionBase : public http::WebSocketHandler, public live::Subscriber {
 
  private:
   std::atomic<std::shared_ptr<http::WebSocketConnection>> connection_;
-  std::weak_ptr<http::NetworkThread> home_;  // set by open(), read-only after
   int client_errors_ = 0;  // home-thread-only
 };
 
