@@ -1,9 +1,11 @@
-// Compact binary records for local storage: fixed-width numbers in host byte
-// order (the files never leave the machine that wrote them) and
-// length-prefixed strings. BinaryReader treats its input as possibly corrupt:
-// every read reports failure instead of reading past the end.
+// Compact binary records: fixed-width numbers, little-endian whatever the
+// host (events travel between machines in cluster mode), and strings with a
+// 32-bit length before them. BinaryReader treats its input as possibly
+// corrupt: every read reports failure instead of reading past the end.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -20,6 +22,7 @@ class BinaryWriter {
   BinaryWriter& put(T value) {
     char bytes[sizeof(T)];
     std::memcpy(bytes, &value, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(bytes, bytes + sizeof(T));
     out_.append(bytes, sizeof(T));
     return *this;
   }
@@ -40,7 +43,10 @@ class BinaryReader {
     requires std::is_arithmetic_v<T> || std::is_enum_v<T>
   bool get(T& value) {
     if (in_.size() < sizeof(T)) return false;
-    std::memcpy(&value, in_.data(), sizeof(T));
+    char bytes[sizeof(T)];
+    std::memcpy(bytes, in_.data(), sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(bytes, bytes + sizeof(T));
+    std::memcpy(&value, bytes, sizeof(T));
     in_.remove_prefix(sizeof(T));
     return true;
   }

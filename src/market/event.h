@@ -49,7 +49,17 @@ struct Event {
   Inventory inventory;
 };
 
+// The stored and transmitted form: compact binary, little-endian, its first
+// byte a format number (2). Events are encoded once and decoded by every
+// consumer (the gate, the live channels, the read-side projection), so this
+// sits on the hot path of every order.
 std::string encode_event(const Event& event);
+// Reads both forms: the binary one, and the JSON text hawker wrote before it
+// (a record starting with '{'), so event logs and outboxes written by older
+// versions still replay. Untrusted input: any malformed record is a kIo error.
 Result<Event> decode_event(std::string_view bytes);
+// The JSON form (the first format). Nothing writes it any more; it stays so
+// tests can make old records, and for reading an event by eye.
+std::string encode_event_json(const Event& event);
 
 }  // namespace hawker::market

@@ -11,7 +11,8 @@
 //   holdings(product_id, buyer, units), primary key (product_id, buyer)
 //   events(seq pk, type, product_id, body): the outbox. `body` is a bytea
 //          holding market::encode_event's bytes (the event codec every other
-//          consumer uses, JSON text, so it is byte-order independent); `seq`
+//          consumer uses: little-endian binary, the same on every machine;
+//          rows older versions wrote hold JSON text, which still decodes); `seq`
 //          is the authority for the event's number; type and product_id are
 //          copies for operators' queries.
 //   event_counter(id = 1, last): the last seq handed out.

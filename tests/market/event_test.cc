@@ -1,10 +1,12 @@
 // Proves domain events survive storage: encode_event/decode_event round-trips
 // every field each of the 8 event types names (including extreme integers and
-// awkward strings), and the encoding is stable. Proves decode_event treats its
-// bytes as untrusted: non-JSON, non-objects, every truncation, every missing
-// field, every wrongly typed field, out-of-range numbers and enum values, deep
-// nesting and thousands of seeded random mutations come back as kIo errors,
-// never as an exception or a crash, and never as an out-of-range enum.
+// awkward strings), and the encoding is stable; the JSON records older
+// versions wrote still decode to the same events. Proves decode_event treats
+// its bytes as untrusted, in both forms: garbage, every truncation, trailing
+// bytes, unknown formats and flags, every missing field, every wrongly typed
+// field, out-of-range numbers and enum values, deep nesting and thousands of
+// seeded random mutations come back as kIo errors, never as an exception or a
+// crash, and never as an out-of-range enum.
 #include "market/event.h"
 
 #include <cstdint>
@@ -126,7 +128,7 @@ void expect_corrupt(std::string_view bytes) {
   EXPECT_FALSE(threw);
 }
 
-json::object encoded_object(const Event& event) { return json::parse(encode_event(event)).as_object(); }
+json::object encoded_object(const Event& event) { return json::parse(encode_event_json(event)).as_object(); }
 
 // --- Names -------------------------------------------------------------------
 
@@ -255,9 +257,69 @@ TEST(DecodeEvent, RefusesJsonThatIsNotAnObject) {
 
 TEST(DecodeEvent, RefusesEveryTruncation) {
   for (EventType type : kAllEventTypes) {
-    const std::string bytes = encode_event(sample_event(type));
-    for (size_t length = 0; length < bytes.size(); ++length) expect_corrupt(std::string_view(bytes).substr(0, length));
+    for (const std::string& bytes : {encode_event(sample_event(type)), encode_event_json(sample_event(type))}) {
+      for (size_t length = 0; length < bytes.size(); ++length)
+        expect_corrupt(std::string_view(bytes).substr(0, length));
+    }
   }
+}
+
+TEST(DecodeEvent, RefusesTrailingBytes) {
+  for (EventType type : kAllEventTypes) {
+    expect_corrupt(encode_event(sample_event(type)) + '\0');
+    expect_corrupt(encode_event(sample_event(type)) + "x");
+  }
+}
+
+// The binary form's single-byte fields: the format number, the flags, the
+// enums and the bool take only the values the encoder writes.
+TEST(DecodeEvent, RefusesUnknownFormatsFlagsEnumsAndBools) {
+  const std::string order = encode_event(sample_event(EventType::kOrderRejected));
+  // Offsets in the binary layout: format 0, seq 1..8, type 9, ts 10..17,
+  // product 18..25, seller length 26..29 then the seller, quantity, flags.
+  const size_t seller_size = sample_event(EventType::kOrderRejected).seller.size();
+  const size_t flags_at = 30 + seller_size + 4;
+  const size_t reason_at = flags_at + 1 + 8 + 4 + std::string("buyer-9").size() + 8;
+  const size_t was_reserved_at = reason_at + 1;
+  ASSERT_EQ(order[flags_at], 1);
+  ASSERT_EQ(order[reason_at], static_cast<char>(RejectReason::kPaymentDeclined));
+  ASSERT_EQ(order[was_reserved_at], 1);
+  struct Case {
+    size_t at;
+    uint8_t value;
+  };
+  for (Case c : {Case{0, 0}, Case{0, 1}, Case{0, 3}, Case{0, 255}, Case{9, 8}, Case{9, 255}, Case{flags_at, 2},
+                 Case{flags_at, 3}, Case{flags_at, 128}, Case{reason_at, 6}, Case{reason_at, 255},
+                 Case{was_reserved_at, 2}, Case{was_reserved_at, 255}}) {
+    SCOPED_TRACE("byte " + std::to_string(c.at) + " = " + std::to_string(c.value));
+    std::string broken = order;
+    broken[c.at] = static_cast<char>(c.value);
+    expect_corrupt(broken);
+  }
+}
+
+TEST(DecodeEvent, ReadsTheJsonRecordsOlderVersionsWrote) {
+  for (EventType type : kAllEventTypes) {
+    SCOPED_TRACE(std::string(event_type_name(type)));
+    const Event event = sample_event(type);
+    const std::string old_record = encode_event_json(event);
+    ASSERT_EQ(old_record.front(), '{');
+    Result<Event> decoded = decode_event(old_record);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    expect_same_event(event, *decoded);
+    // Written again, it is the binary form of the same event.
+    EXPECT_EQ(encode_event(*decoded), encode_event(event));
+  }
+}
+
+TEST(EncodeEvent, IsBinaryLittleEndianAndSmallerThanJson) {
+  Event event = sample_event(EventType::kOrderConfirmed);
+  event.seq = 0x0102030405060708ull;
+  const std::string bytes = encode_event(event);
+  ASSERT_GE(bytes.size(), 9u);
+  EXPECT_EQ(bytes[0], 2);  // format
+  EXPECT_EQ(bytes.substr(1, 8), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
+  EXPECT_LT(bytes.size(), encode_event_json(event).size());
 }
 
 TEST(DecodeEvent, RefusesEveryMissingField) {
