@@ -549,6 +549,10 @@ class EmbeddedServer final : public Server {
                    [&stats] { return static_cast<double>(stats.commits.load()); });
     metrics_.gauge("hawker_checkout_redelivered_total", "Requests delivered again and skipped as already decided",
                    [&stats] { return static_cast<double>(stats.redelivered.load()); });
+    if (workers_)
+      metrics_.gauge("hawker_checkout_settle_backlog",
+                     "Reserved orders waiting for a payment thread (at its bound, deciding pauses)",
+                     [this] { return static_cast<double>(workers_->settle_backlog()); });
   }
 
   Registry metrics_;

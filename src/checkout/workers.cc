@@ -35,6 +35,7 @@ void CheckoutWorkers::stop() {
     stopping_ = true;
   }
   changed_.notify_all();
+  drained_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
 }
@@ -49,10 +50,16 @@ void CheckoutWorkers::enqueue_payments(std::vector<market::OrderRecord>&& orders
   changed_.notify_all();
 }
 
+size_t CheckoutWorkers::settle_backlog() {
+  std::lock_guard lock(mutex_);
+  return to_settle_.size();
+}
+
 void CheckoutWorkers::decide_loop() {
   while (true) {
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
+      drained_.wait(lock, [&] { return stopping_ || to_settle_.size() < options_.settle_backlog_max; });
       if (stopping_) return;
     }
     auto batch = queue_.fetch(options_.batch_max, std::chrono::milliseconds(options_.batch_wait_ms * 20));
@@ -89,6 +96,7 @@ void CheckoutWorkers::payment_loop() {
         to_settle_.pop_front();
       }
     }
+    drained_.notify_all();
     Status settled = engine_.settle(batch);
     if (!settled) log_error("checkout.settle_failed", {{"error", settled.error().message}});
     {

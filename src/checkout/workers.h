@@ -6,12 +6,18 @@
 // settle up to settle_batch_max orders at a time. At start, and every
 // sweep_interval_ms, orders still awaiting payment in the store (after a crash,
 // or a failed settle) are picked up again. Start once, stop once.
+//
+// Backpressure: while settle_backlog_max reserved orders wait for a payment
+// thread, decide threads fetch nothing. When payments are the slow stage
+// (a slow processor, a long overload), the overload then stays in the
+// purchase queue, whose bound turns new clicks away with 429, instead of
+// growing this process's memory without limit.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <unordered_set>
 #include <thread>
 #include <vector>
 
@@ -25,6 +31,7 @@ struct WorkerOptions {
   size_t batch_max = 4096;
   int batch_wait_ms = 5;
   size_t settle_batch_max = 256;
+  size_t settle_backlog_max = 16'384;
   int sweep_interval_ms = 5'000;
 };
 
@@ -35,6 +42,8 @@ class CheckoutWorkers {
   ~CheckoutWorkers();
   void start();
   void stop();
+  // Reserved orders waiting for a payment thread (not those being settled).
+  size_t settle_backlog();
 
  private:
   void decide_loop();
@@ -49,10 +58,11 @@ class CheckoutWorkers {
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;
-  std::condition_variable changed_;
+  std::condition_variable changed_;  // to_settle_ filled, or stopping
+  std::condition_variable drained_;  // to_settle_ fell under settle_backlog_max, or stopping
   bool stopping_ = false;
   std::deque<market::OrderRecord> to_settle_;
-  std::set<uint64_t> in_flight_;  // order ids queued or being settled
+  std::unordered_set<uint64_t> in_flight_;  // order ids queued or being settled
 };
 
 }  // namespace hawker::checkout
