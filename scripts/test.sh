@@ -61,8 +61,8 @@ echo "== ThreadSanitizer build (concurrency tests)"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 # The integration suites named here run the HTTP server's network threads with
 # WebSocket viewers, broadcasts and buy clicks in this process.
-if bash scripts/build.sh tsan store_tests bus_tests checkout_tests live_tests integration_tests; then
-  run_ctest tsan -j2 -R "Contract|Concurren|Lease|Simulation|Router|Engine|Intake|Worker|Hub|Channel|Relay|EventLog|Outbox|LiveTest|LiveModerationTest|ShowsTest|ApiTest"
+if bash scripts/build.sh tsan store_tests bus_tests checkout_tests http_tests live_tests integration_tests; then
+  run_ctest tsan -j2 -R "Contract|Concurren|Lease|Simulation|Router|Engine|Intake|Worker|Hub|Channel|Relay|EventLog|Outbox|LiveTest|LiveModerationTest|ShowsTest|ApiTest|HttpServer"
 else
   failed=$((failed + 1))
 fi
