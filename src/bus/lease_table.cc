@@ -1,5 +1,7 @@
 #include "bus/lease_table.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 
 namespace hawker::bus {
@@ -8,24 +10,27 @@ void LeaseTable::add(std::span<const std::pair<uint64_t, market::PurchaseRequest
   if (entries.empty()) return;
   {
     std::lock_guard lock(mutex_);
+    // Ids grow with each append: the hints put each one at the end at once.
     for (const auto& [id, request] : entries) {
-      entries_[id] = Entry{request, recovered ? 1u : 0u, 0};
+      entries_.insert_or_assign(entries_.end(), id, Entry{request, recovered ? 1u : 0u, 0});
       entry_of_order_[request.order_id] = id;
-      ready_.insert(id);
+      ready_.insert(ready_.end(), id);
     }
   }
   ready_changed_.notify_all();
 }
 
 void LeaseTable::reclaim_expired_locked(int64_t now_us) {
-  while (!leases_.empty() && leases_.begin()->first <= now_us) {
-    auto [deadline, id] = *leases_.begin();
-    leases_.erase(leases_.begin());
-    auto found = entries_.find(id);
-    if (found != entries_.end() && found->second.lease_deadline_us == deadline) {
-      found->second.lease_deadline_us = 0;
-      ready_.insert(id);
+  while (!leases_.empty() && leases_.front().deadline_us <= now_us) {
+    const LeaseBatch& batch = leases_.front();
+    for (uint64_t id : batch.ids) {
+      auto found = entries_.find(id);
+      if (found != entries_.end() && found->second.lease_deadline_us == batch.deadline_us) {
+        found->second.lease_deadline_us = 0;
+        ready_.insert(id);
+      }
     }
+    leases_.pop_front();
   }
 }
 
@@ -40,21 +45,27 @@ std::vector<Delivery> LeaseTable::fetch(size_t max, std::chrono::milliseconds wa
     // Wake for new entries, the end of the wait, or the next lease expiry.
     auto wake = deadline;
     if (!leases_.empty()) {
-      auto lease_end = std::chrono::steady_clock::now() + std::chrono::microseconds(leases_.begin()->first - now);
+      auto lease_end = std::chrono::steady_clock::now() + std::chrono::microseconds(leases_.front().deadline_us - now);
       if (lease_end < wake) wake = lease_end;
     }
     ready_changed_.wait_until(lock, wake);
   }
-  const int64_t lease_deadline = monotonic_us() + std::chrono::duration_cast<std::chrono::microseconds>(ack_wait_).count();
+  // Never below the newest batch's deadline, so the batches stay in order
+  // even if the clock reads the same twice.
+  int64_t lease_deadline = monotonic_us() + std::chrono::duration_cast<std::chrono::microseconds>(ack_wait_).count();
+  if (!leases_.empty()) lease_deadline = std::max(lease_deadline, leases_.back().deadline_us);
+  LeaseBatch batch;
+  batch.deadline_us = lease_deadline;
   while (!ready_.empty() && out.size() < max) {
     uint64_t id = *ready_.begin();
     ready_.erase(ready_.begin());
     Entry& entry = entries_.at(id);
     entry.lease_deadline_us = lease_deadline;
     ++entry.attempt;
-    leases_.emplace(lease_deadline, id);
+    batch.ids.push_back(id);
     out.push_back(Delivery{id, entry.attempt, entry.request});
   }
+  if (!batch.ids.empty()) leases_.push_back(std::move(batch));
   return out;
 }
 

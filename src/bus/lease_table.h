@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,7 +50,15 @@ class LeaseTable {
   std::map<uint64_t, Entry> entries_;
   std::unordered_map<uint64_t, uint64_t> entry_of_order_;  // order id -> entry id
   std::set<uint64_t> ready_;
-  std::multimap<int64_t, uint64_t> leases_;  // deadline -> id
+  // The leases handed out by each fetch, oldest first. Deadlines only grow
+  // (now + ack_wait), so expiry pops from the front; an entry acked since
+  // stays in its batch and is skipped when the batch expires (its deadline
+  // no longer matches). One id costs 8 bytes here until then.
+  struct LeaseBatch {
+    int64_t deadline_us = 0;
+    std::vector<uint64_t> ids;
+  };
+  std::deque<LeaseBatch> leases_;
 };
 
 }  // namespace hawker::bus
