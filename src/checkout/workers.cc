@@ -1,13 +1,18 @@
 #include "core/thread_name.h"
 #include "checkout/workers.h"
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace hawker::checkout {
 
 CheckoutWorkers::CheckoutWorkers(CheckoutEngine& engine, store::WriteStore& store, bus::PurchaseQueue& queue,
                                  WorkerOptions options)
-    : engine_(engine), store_(store), queue_(queue), options_(options) {}
+    : engine_(engine), store_(store), queue_(queue), options_(options) {
+  // 0 would never let a decide thread run.
+  options_.settle_backlog_max = std::max<size_t>(1, options_.settle_backlog_max);
+}
 
 CheckoutWorkers::~CheckoutWorkers() { stop(); }
 
@@ -62,7 +67,9 @@ void CheckoutWorkers::decide_loop() {
       drained_.wait(lock, [&] { return stopping_ || to_settle_.size() < options_.settle_backlog_max; });
       if (stopping_) return;
     }
-    auto batch = queue_.fetch(options_.batch_max, std::chrono::milliseconds(options_.batch_wait_ms * 20));
+    // The fetch returns as soon as there is work; the wait bounds an idle
+    // loop (at least 40 ms, so batch_wait_ms 0 does not spin).
+    auto batch = queue_.fetch(options_.batch_max, std::chrono::milliseconds(std::max(options_.batch_wait_ms * 20, 40)));
     if (!batch) {
       log_error("checkout.fetch_failed", {{"error", batch.error().message}});
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

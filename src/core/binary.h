@@ -2,6 +2,9 @@
 // host (events travel between machines in cluster mode), and strings with a
 // 32-bit length before them. BinaryReader treats its input as possibly
 // corrupt: every read reports failure instead of reading past the end.
+// (Before events used it, this wrote host order; on the little-endian hosts
+// hawker runs on the bytes are the same. Records a big-endian host wrote then
+// would not read back.)
 #pragma once
 
 #include <algorithm>

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cassert>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -51,8 +52,14 @@ namespace websocket = beast::websocket;
 using HttpStrand = asio::strand<asio::io_context::executor_type>;
 using HttpSocket = asio::basic_stream_socket<tcp, HttpStrand>;
 
-// 1xx, 204 and 304 answers carry no body (RFC 9110 6.4.1).
+// 1xx, 204 and 304 answers carry no body (RFC 9110 6.4.1); 1xx and 204 no
+// Content-Length either (a 304 may announce the length of what it leaves out).
 bool response_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+bool response_has_length(int status) { return status >= 200 && status != 204; }
+
+// A body larger than this is freed once written, not kept for the
+// connection's next answer (an HLS viewer's connection would hold a segment).
+constexpr size_t kBodyKeptBytesMax = 64 * 1024;
 
 void append_decimal(std::string& out, uint64_t value) {
   char digits[20];
@@ -64,10 +71,20 @@ void append_decimal(std::string& out, uint64_t value) {
   while (n != 0) out.push_back(digits[--n]);
 }
 
+bool has_line_break(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
+
+// How the head of an answer is framed, from the request it answers.
+struct Framing {
+  bool keep_alive = true;
+  bool http10 = false;  // an HTTP/1.0 client keeps the connection only when told so
+};
+
 // The status line and headers of `response`, ending with the blank line.
-// Content-Length is the body's size, or the length a HEAD or 304 describes;
-// none for the statuses that carry no body.
-void format_head(const Response& response, bool keep_alive, std::string& out) {
+// Content-Length is the body's size, or the length a HEAD or 304 describes
+// (response.content_length). Handlers never put request data in headers; a
+// header that could split the answer (CR or LF) is a bug and is left out.
+void format_head(const Response& response, Framing framing, std::string& out) {
+  assert(response.status >= 100 && response.status <= 599);
   out.clear();
   out.append("HTTP/1.1 ");
   append_decimal(out, static_cast<uint64_t>(response.status));
@@ -75,24 +92,23 @@ void format_head(const Response& response, bool keep_alive, std::string& out) {
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
   out.append(reason.data(), reason.size());
   out.append("\r\nServer: hawker\r\nContent-Type: ");
-  out.append(response.content_type);
+  if (!has_line_break(response.content_type)) out.append(response.content_type);
   out.append("\r\n");
   for (const auto& [name, value] : response.headers) {
+    assert(!has_line_break(name) && !has_line_break(value));
+    if (has_line_break(name) || has_line_break(value)) continue;
     out.append(name);
     out.append(": ");
     out.append(value);
     out.append("\r\n");
   }
-  if (response.content_length) {
+  if (response_has_length(response.status)) {
     out.append("Content-Length: ");
-    append_decimal(out, *response.content_length);
-    out.append("\r\n");
-  } else if (response_has_body(response.status)) {
-    out.append("Content-Length: ");
-    append_decimal(out, response.body.size());
+    append_decimal(out, response.content_length ? *response.content_length : response.body.size());
     out.append("\r\n");
   }
-  if (!keep_alive) out.append("Connection: close\r\n");
+  if (!framing.keep_alive) out.append("Connection: close\r\n");
+  else if (framing.http10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
 }
 
@@ -323,16 +339,30 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return reject(400, "bad_request", "malformed HTTP request");
     stream_.expires_never();
     auto& message = parser_->get();
+    http10_ = message.version() == 10;
+    head_request_ = message.method() == bhttp::verb::head;
     if (websocket::is_upgrade(message)) return upgrade(message);
     Request request = plain_request(message);
     request.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
+    auto sink = std::make_shared<Sink>(shared_from_this());
     try {
-      shared_->handler(request, Responder(std::make_shared<Sink>(shared_from_this())));
+      shared_->handler(request, Responder(sink));
     } catch (const std::exception& error) {
       log_error("http.handler_threw", {{"error", error.what()}});
-      reject(500, "internal", "internal error");
+      // Through the same sink: if the handler answered before it threw, that
+      // answer stands (and may be on the wire already).
+      sink->deliver(error_response(500, "internal", "internal error"));
     }
+  }
+
+  static Response error_response(int status, std::string_view code, std::string_view message) {
+    Response response;
+    response.status = status;
+    response.body = std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" +
+                    std::string(message) + "\"}}";
+    response.close = true;
+    return response;
   }
 
   static Request plain_request(const bhttp::request<bhttp::string_body>& message) {
@@ -381,27 +411,36 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(loop->io, [session, request = parser_->release()]() mutable { session->accept(std::move(request)); });
   }
 
+  // Before any handler ran (a request that could not be read).
   void reject(int status, std::string_view code, std::string_view message) {
-    Response response;
-    response.status = status;
-    response.body = std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" +
-                    std::string(message) + "\"}}";
-    response.close = true;
     keep_alive_ = false;
-    write_response(std::move(response));
+    head_request_ = false;
+    write_response(error_response(status, code, message));
   }
 
   // The response goes out as two buffers, the head formatted here and the
   // body as the handler made it: no Beast message, fields or serializer per
   // answer (they cost more than the rest of a buy click's HTTP work).
+  // One answer per request, on the session's strand.
   void write_response(Response&& response) {
+    if (writing_) {
+      // A second answer while the first is on the wire would tear both.
+      log_error("http.answered_twice", {{"status", response.status}});
+      return;
+    }
+    writing_ = true;
     keep_alive_ = keep_alive_ && !response.close;
-    format_head(response, keep_alive_, head_);
+    // A HEAD gets the head a GET would: the length of the body, not the body.
+    if (head_request_ && !response.content_length && response_has_body(response.status))
+      response.content_length = response.body.size();
+    format_head(response, Framing{keep_alive_, http10_}, head_);
     body_ = std::move(response.body);
-    if (!response_has_body(response.status)) body_.clear();
+    if (head_request_ || !response_has_body(response.status)) body_.clear();
     stream_.expires_after(std::chrono::milliseconds(shared_->options.read_timeout_ms));
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
     asio::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      if (self->body_.capacity() > kBodyKeptBytesMax) std::string().swap(self->body_);
       if (ec || !self->keep_alive_) return self->close();
       self->read_request();
     });
@@ -420,6 +459,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
   bool keep_alive_ = true;
+  bool http10_ = false;        // the request being answered is HTTP/1.0
+  bool head_request_ = false;  // and is a HEAD
+  bool writing_ = false;       // an answer is on the wire
   bool first_request_ = true;
 };
 

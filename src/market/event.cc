@@ -1,5 +1,7 @@
 #include "market/event.h"
 
+#include <cassert>
+
 #include <boost/json.hpp>
 
 #include "core/binary.h"
@@ -147,6 +149,8 @@ Result<Event> decode_event_binary(std::string_view bytes) {
 }  // namespace
 
 std::string encode_event(const Event& e) {
+  // A value out of range would commit a record every consumer refuses.
+  assert(e.type <= EventType::kPaymentFailed && e.reason <= RejectReason::kInvalid);
   std::string out;
   out.reserve(96 + e.seller.size() + e.buyer.size() +
               (e.type == EventType::kProductCreated ? e.definition.title.size() + e.definition.currency.size() : 0));

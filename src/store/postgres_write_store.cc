@@ -18,6 +18,8 @@
 //   event_counter(id = 1, last): the last seq handed out.
 //   sequence product_ids: allocate_product_id().
 //   sequence node_numbers (migration 2): allocate_node_number().
+//   migration 3 changes no table: event bodies written from then on are
+//          binary, so older builds must refuse the database.
 // Ids are uint64 stored bit for bit in bigint columns (an id of 2^63 or more
 // would read as negative in SQL; time-ordered order ids reach that in 2039).
 // The definition's low_threshold is the inventory's, as in RocksWriteStore.
@@ -162,6 +164,13 @@ CREATE SEQUENCE product_ids AS bigint MINVALUE 1 START 1;
 )sql"},
     {2, R"sql(
 CREATE SEQUENCE node_numbers AS bigint MINVALUE 0 START 0;
+)sql"},
+    // Changes no table: from here on event bodies are binary records, which
+    // a build that knows only JSON events cannot read. The new version makes
+    // such a build refuse the database at start instead of failing on the
+    // first new event.
+    {3, R"sql(
+COMMENT ON COLUMN events.body IS 'market::encode_event: binary records (format 2) from schema 3; JSON text before';
 )sql"},
 };
 static_assert(std::size(kMigrations) == kPostgresWriteStoreSchemaVersion);

@@ -33,7 +33,7 @@ struct PostgresWriteStoreOptions {
 };
 
 // The highest migration this build knows; schema_migrations holds 1..this.
-inline constexpr int kPostgresWriteStoreSchemaVersion = 2;
+inline constexpr int kPostgresWriteStoreSchemaVersion = 3;
 
 // Connects with a libpq connection string or URI ("host=... dbname=..." or
 // "postgresql://..."), applies pending migrations, and returns the store.

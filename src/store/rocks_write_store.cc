@@ -14,8 +14,9 @@
 // point lookup in a large memtable costs a dozen cache misses. This process is
 // the database's only writer and every order write is a commit here, so the
 // map holds an order exactly while its stored status is reserved. It is as
-// large as the orders awaiting payment (bounded by CheckoutWorkers' settle
-// backlog); after a restart it starts empty and reads fall through to RocksDB.
+// large as the number of orders holding stock reserved (waiting for or in
+// payment, or for the sweep after a failed settle); after a restart it starts
+// empty and reads fall through to RocksDB.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,7 +37,6 @@ class GatedProcessor final : public PaymentProcessor {
     changed_.notify_all();
     changed_.wait(lock, [&] { return open_; });
     --waiting_;
-    ++charged_;
     return PaymentOutcome::kApproved;
   }
   PaymentOutcome void_charge(const ChargeRequest&) override { return PaymentOutcome::kApproved; }
@@ -58,7 +58,13 @@ class GatedProcessor final : public PaymentProcessor {
   std::condition_variable changed_;
   bool open_ = false;
   int waiting_ = 0;
-  int charged_ = 0;
+};
+
+// Opens the processor when the test leaves, however it leaves: a failed
+// assertion must not leave a payment thread stuck for the workers' stop().
+struct OpenOnExit {
+  GatedProcessor& processor;
+  ~OpenOnExit() { processor.open(); }
 };
 
 class CheckoutWorkersTest : public ::testing::Test {
@@ -123,10 +129,11 @@ TEST_F(CheckoutWorkersTest, DecidingPausesAtTheSettleBacklogBoundAndResumesWhenP
   options.decide_threads = 2;
   options.payment_threads = 1;
   options.batch_max = 10;
-  options.batch_wait_ms = 0;
+  options.batch_wait_ms = 1;
   options.settle_batch_max = 5;
   options.settle_backlog_max = 20;
   CheckoutWorkers workers(*engine_, store_, queue_, options);
+  OpenOnExit open_on_exit{processor_};  // destroyed before `workers`
   enqueue(200);
   workers.start();
 
@@ -153,27 +160,32 @@ TEST_F(CheckoutWorkersTest, StopReturnsWhileDecidingIsPausedAndPaymentsAreHeld) 
   options.decide_threads = 1;
   options.payment_threads = 1;
   options.batch_max = 4;
-  options.batch_wait_ms = 0;
+  options.batch_wait_ms = 1;
   options.settle_batch_max = 2;
   options.settle_backlog_max = 4;
   auto workers = std::make_unique<CheckoutWorkers>(*engine_, store_, queue_, options);
+  OpenOnExit open_on_exit{processor_};
   enqueue(50);
   workers->start();
   ASSERT_TRUE(eventually([&] { return workers->settle_backlog() >= options.settle_backlog_max; }));
-  // The payment thread is stuck in the processor until it opens; stop()
-  // must wake the paused decide thread and then join the payment thread.
+  // The decide thread is paused and the payment thread is stuck in the
+  // processor until it opens: stop() must wake the one and then join the
+  // other, so it returns soon after the processor answers.
   std::thread opener([&] {
     std::this_thread::sleep_for(100ms);
     processor_.open();
   });
-  workers->stop();
+  auto stopped = std::async(std::launch::async, [&] { workers->stop(); });
+  const bool returned = stopped.wait_for(10s) == std::future_status::ready;
   opener.join();
-  // Whatever was not settled is still reserved in the store or queued:
-  // nothing was lost, and the next start would pick it up.
+  ASSERT_TRUE(returned) << "stop() did not return";
+  // Nothing was lost: every request is still queued, or its order is
+  // reserved (awaiting payment, for the next start) or sold.
   auto product = store_.get_product(product_id_);
   ASSERT_TRUE(product.ok() && *product);
   const auto& inventory = (*product)->inventory;
-  EXPECT_EQ(inventory.available + inventory.reserved + inventory.sold, 1'000'000);
+  EXPECT_EQ(static_cast<int64_t>(queue_.depth()) + inventory.reserved + inventory.sold, 50);
+  EXPECT_GT(static_cast<int64_t>(queue_.depth()), 0) << "deciding did not pause";
 }
 
 }  // namespace

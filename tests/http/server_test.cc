@@ -11,8 +11,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -171,8 +173,89 @@ TEST_F(HttpServerTest, AHeadAnswerAnnouncesTheLengthItLeavesOut) {
             "Connection: close\r\n\r\n");
 }
 
+// Whatever the handler answers a HEAD with (here an error with a JSON
+// body), the body stays home and the next answer on the connection is
+// framed right.
+TEST_F(HttpServerTest, AHeadAnswerNeverCarriesABodyEvenForAnError) {
+  start([](Request& request, Responder responder) {
+    Response response;
+    response.status = request.path() == "/missing" ? 404 : 200;
+    response.body = request.path() == "/missing" ? R"({"error":1})" : "found";
+    responder.send(std::move(response));
+  });
+  RawClient client(port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("HEAD /missing HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(client.receive_all(),
+            "HTTP/1.1 404 Not Found\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+            "Connection: close\r\n\r\nfound");
+}
+
+TEST_F(HttpServerTest, NotModifiedMayAnnounceALengthButNoContentNeverDoes) {
+  start([](Request& request, Responder responder) {
+    Response response;
+    response.status = request.path() == "/etag" ? 304 : 204;
+    response.content_length = 1000;
+    responder.send(std::move(response));
+  });
+  RawClient client(port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET /etag HTTP/1.1\r\nHost: a\r\n\r\nGET /gone HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(client.receive_all(),
+            "HTTP/1.1 304 Not Modified\r\nServer: hawker\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n"
+            "HTTP/1.1 204 No Content\r\nServer: hawker\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+}
+
+TEST_F(HttpServerTest, AnHttp10ClientThatAsksToKeepTheConnectionIsToldItStaysOpen) {
+  start(answer_with(Response{}));
+  RawClient client(port());
+  ASSERT_TRUE(client.connected());
+  const std::string kept =
+      "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+      "Connection: keep-alive\r\n\r\n";
+  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  EXPECT_EQ(client.receive(kept.size()), kept);
+  // Still open: a second request on it is answered, and then it closes.
+  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
+  EXPECT_EQ(client.receive_all(),
+            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n");
+}
+
+// A handler that answers and then throws: the answer it gave stands, the
+// 500 is not written over it, and the connection carries on.
+TEST_F(HttpServerTest, AHandlerThatThrowsAfterAnsweringKeepsItsAnswer) {
+  start([](Request& request, Responder responder) {
+    Response response;
+    response.body = std::string(request.path());
+    responder.send(std::move(response));
+    if (request.path() == "/throw") throw std::runtime_error("after the answer");
+  });
+  RawClient client(port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET /throw HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(client.receive_all(),
+            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n/throw"
+            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+            "Connection: close\r\n\r\n/next");
+}
+
+TEST_F(HttpServerTest, AHandlerThatThrowsWithoutAnsweringGets500AndAClose) {
+  start([](Request&, Responder) { throw std::runtime_error("no answer"); });
+  RawClient client(port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  const std::string answer = client.receive_all();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(R"("code":"internal")"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << "answered the second request: " << answer;
+}
+
 TEST_F(HttpServerTest, AMalformedRequestGets400AndTheConnectionCloses) {
-  bool called = false;
+  std::atomic<bool> called = false;
   start([&](Request&, Responder responder) {
     called = true;
     responder.send(Response{});

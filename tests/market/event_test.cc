@@ -429,11 +429,14 @@ TEST(DecodeEvent, RefusesDeepNestingWithoutCrashing) {
 // Every mutation either fails cleanly or decodes to an event with in-range
 // enums whose encoding decodes again.
 TEST(DecodeEvent, SeededMutationsNeverThrowOrYieldOutOfRangeEnums) {
-  for (uint32_t seed = 1; seed <= 200; ++seed) {
+  // Both forms: the binary one, and the JSON older versions wrote (every
+  // type in each, alternating by rounds of eight seeds).
+  for (uint32_t seed = 1; seed <= 400; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     const EventType type = kAllEventTypes[seed % std::size(kAllEventTypes)];
-    std::string bytes = encode_event(sample_event(type));
+    const bool json_form = (seed / std::size(kAllEventTypes)) % 2 == 1;
+    std::string bytes = json_form ? encode_event_json(sample_event(type)) : encode_event(sample_event(type));
     for (int step = 0; step < 100; ++step) {
       std::string mutated = bytes;
       const int mutations = std::uniform_int_distribution<int>(1, 4)(rng);
