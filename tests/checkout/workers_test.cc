@@ -125,13 +125,8 @@ class CheckoutWorkersTest : public ::testing::Test {
 };
 
 TEST_F(CheckoutWorkersTest, DecidingPausesAtTheSettleBacklogBoundAndResumesWhenPaymentsDrain) {
-  WorkerOptions options;
-  options.decide_threads = 2;
-  options.payment_threads = 1;
-  options.batch_max = 10;
-  options.batch_wait_ms = 1;
-  options.settle_batch_max = 5;
-  options.settle_backlog_max = 20;
+  const WorkerOptions options{.decide_threads = 2, .payment_threads = 1, .batch_max = 10, .batch_wait_ms = 1,
+                              .settle_batch_max = 5, .settle_backlog_max = 20};
   CheckoutWorkers workers(*engine_, store_, queue_, options);
   OpenOnExit open_on_exit{processor_};  // destroyed before `workers`
   enqueue(200);
@@ -156,13 +151,8 @@ TEST_F(CheckoutWorkersTest, DecidingPausesAtTheSettleBacklogBoundAndResumesWhenP
 }
 
 TEST_F(CheckoutWorkersTest, StopReturnsWhileDecidingIsPausedAndPaymentsAreHeld) {
-  WorkerOptions options;
-  options.decide_threads = 1;
-  options.payment_threads = 1;
-  options.batch_max = 4;
-  options.batch_wait_ms = 1;
-  options.settle_batch_max = 2;
-  options.settle_backlog_max = 4;
+  const WorkerOptions options{.decide_threads = 1, .payment_threads = 1, .batch_max = 4, .batch_wait_ms = 1,
+                              .settle_batch_max = 2, .settle_backlog_max = 4};
   auto workers = std::make_unique<CheckoutWorkers>(*engine_, store_, queue_, options);
   OpenOnExit open_on_exit{processor_};
   enqueue(50);

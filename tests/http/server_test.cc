@@ -71,9 +71,19 @@ class HttpServerTest : public ::testing::Test {
     if (server_) server_->stop();
   }
   uint16_t port() const { return server_->port(); }
+  // Sends `requests` on a fresh connection: everything the server wrote
+  // until it closed the connection (or 5 s passed).
+  std::string exchange(const std::string& requests) const {
+    RawClient client(port());
+    if (!client.connected() || !client.send(requests)) return "<could not connect and send>";
+    return client.receive_all();
+  }
 
   std::unique_ptr<HttpServer> server_;
 };
+
+// The head of a 200 with the default content type, up to Content-Length.
+const std::string kOk = "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\n";
 
 Handler answer_with(Response response) {
   return [response](Request&, Responder responder) {
@@ -88,10 +98,7 @@ TEST_F(HttpServerTest, AnAnswerHasItsStatusLineHeadersLengthAndBody) {
   response.headers.emplace_back("Retry-After", "1");
   response.body = R"({"ok":true})";
   start(answer_with(response));
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
-  EXPECT_EQ(client.receive_all(),
+  EXPECT_EQ(exchange("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"),
             "HTTP/1.1 202 Accepted\r\n"
             "Server: hawker\r\n"
             "Content-Type: application/json\r\n"
@@ -112,24 +119,21 @@ TEST_F(HttpServerTest, KeepAliveAnswersEachRequestOnOneConnectionWithoutAClose) 
   RawClient client(port());
   ASSERT_TRUE(client.connected());
   const std::string first_expected =
-      "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n/a#1";
+      kOk + "Content-Length: 4\r\n\r\n/a#1";
   ASSERT_TRUE(client.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_EQ(client.receive(first_expected.size()), first_expected);
   // Two requests in one send (pipelined): answered in order.
   ASSERT_TRUE(client.send("GET /b HTTP/1.1\r\nHost: a\r\n\r\nGET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
   EXPECT_EQ(client.receive_all(),
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n/b#2"
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 4\r\n"
+            kOk + "Content-Length: 4\r\n\r\n/b#2" +
+            kOk + "Content-Length: 4\r\n"
             "Connection: close\r\n\r\n/c#3");
 }
 
 TEST_F(HttpServerTest, AnHttp10ClientGetsConnectionClose) {
   start(answer_with(Response{}));
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+  EXPECT_EQ(exchange("GET / HTTP/1.0\r\n\r\n"),
+            kOk + "Content-Length: 0\r\n"
             "Connection: close\r\n\r\n");
 }
 
@@ -139,11 +143,8 @@ TEST_F(HttpServerTest, AResponseThatAsksToCloseClosesTheConnection) {
   response.body = "{}";
   response.close = true;
   start(answer_with(response));
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
   // The second request is never read: the connection ends after the first answer.
-  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
+  EXPECT_EQ(exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
             "HTTP/1.1 503 Service Unavailable\r\nServer: hawker\r\nContent-Type: application/json\r\n"
             "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
 }
@@ -153,10 +154,7 @@ TEST_F(HttpServerTest, NoContentCarriesNeitherBodyNorLength) {
   response.status = 204;
   response.body = "dropped";
   start(answer_with(response));
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("DELETE /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
+  EXPECT_EQ(exchange("DELETE /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
             "HTTP/1.1 204 No Content\r\nServer: hawker\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
 }
 
@@ -165,10 +163,7 @@ TEST_F(HttpServerTest, AHeadAnswerAnnouncesTheLengthItLeavesOut) {
   response.content_type = "video/mp2t";
   response.content_length = 1000;
   start(answer_with(response));
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("HEAD /s.ts HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
+  EXPECT_EQ(exchange("HEAD /s.ts HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
             "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: video/mp2t\r\nContent-Length: 1000\r\n"
             "Connection: close\r\n\r\n");
 }
@@ -183,12 +178,10 @@ TEST_F(HttpServerTest, AHeadAnswerNeverCarriesABodyEvenForAnError) {
     response.body = request.path() == "/missing" ? R"({"error":1})" : "found";
     responder.send(std::move(response));
   });
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("HEAD /missing HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
-            "HTTP/1.1 404 Not Found\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+  EXPECT_EQ(exchange("HEAD /missing HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+            "HTTP/1.1 404 Not Found\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n" +
+            kOk + "Content-Length: 5\r\n"
             "Connection: close\r\n\r\nfound");
 }
 
@@ -199,10 +192,7 @@ TEST_F(HttpServerTest, NotModifiedMayAnnounceALengthButNoContentNeverDoes) {
     response.content_length = 1000;
     responder.send(std::move(response));
   });
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("GET /etag HTTP/1.1\r\nHost: a\r\n\r\nGET /gone HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
+  EXPECT_EQ(exchange("GET /etag HTTP/1.1\r\nHost: a\r\n\r\nGET /gone HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
             "HTTP/1.1 304 Not Modified\r\nServer: hawker\r\nContent-Type: application/json\r\n"
             "Content-Length: 1000\r\n\r\n"
             "HTTP/1.1 204 No Content\r\nServer: hawker\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
@@ -213,14 +203,14 @@ TEST_F(HttpServerTest, AnHttp10ClientThatAsksToKeepTheConnectionIsToldItStaysOpe
   RawClient client(port());
   ASSERT_TRUE(client.connected());
   const std::string kept =
-      "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+      kOk + "Content-Length: 0\r\n"
       "Connection: keep-alive\r\n\r\n";
   ASSERT_TRUE(client.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   EXPECT_EQ(client.receive(kept.size()), kept);
   // Still open: a second request on it is answered, and then it closes.
   ASSERT_TRUE(client.send("GET / HTTP/1.0\r\n\r\n"));
   EXPECT_EQ(client.receive_all(),
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+            kOk + "Content-Length: 0\r\n"
             "Connection: close\r\n\r\n");
 }
 
@@ -233,21 +223,16 @@ TEST_F(HttpServerTest, AHandlerThatThrowsAfterAnsweringKeepsItsAnswer) {
     responder.send(std::move(response));
     if (request.path() == "/throw") throw std::runtime_error("after the answer");
   });
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("GET /throw HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_EQ(client.receive_all(),
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n/throw"
-            "HTTP/1.1 200 OK\r\nServer: hawker\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+  EXPECT_EQ(exchange("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+            kOk + "Content-Length: 6\r\n\r\n/throw" +
+            kOk + "Content-Length: 5\r\n"
             "Connection: close\r\n\r\n/next");
 }
 
 TEST_F(HttpServerTest, AHandlerThatThrowsWithoutAnsweringGets500AndAClose) {
   start([](Request&, Responder) { throw std::runtime_error("no answer"); });
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  const std::string answer = client.receive_all();
+  const std::string answer = exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(answer.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << answer;
   EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
   EXPECT_NE(answer.find(R"("code":"internal")"), std::string::npos) << answer;
@@ -260,10 +245,7 @@ TEST_F(HttpServerTest, AMalformedRequestGets400AndTheConnectionCloses) {
     called = true;
     responder.send(Response{});
   });
-  RawClient client(port());
-  ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("NOT HTTP AT ALL\r\n\r\n"));
-  const std::string answer = client.receive_all();
+  const std::string answer = exchange("NOT HTTP AT ALL\r\n\r\n");
   EXPECT_EQ(answer.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << answer;
   EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
   EXPECT_NE(answer.find(R"("code":"bad_request")"), std::string::npos) << answer;
