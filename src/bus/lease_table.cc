@@ -1,7 +1,5 @@
 #include "bus/lease_table.h"
 
-#include <algorithm>
-
 #include "core/clock.h"
 
 namespace hawker::bus {
@@ -50,10 +48,9 @@ std::vector<Delivery> LeaseTable::fetch(size_t max, std::chrono::milliseconds wa
     }
     ready_changed_.wait_until(lock, wake);
   }
-  // Never below the newest batch's deadline, so the batches stay in order
-  // even if the clock reads the same twice.
-  int64_t lease_deadline = monotonic_us() + std::chrono::duration_cast<std::chrono::microseconds>(ack_wait_).count();
-  if (!leases_.empty()) lease_deadline = std::max(lease_deadline, leases_.back().deadline_us);
+  // A steady clock plus a fixed wait: never below the newest batch's deadline.
+  const int64_t lease_deadline =
+      monotonic_us() + std::chrono::duration_cast<std::chrono::microseconds>(ack_wait_).count();
   LeaseBatch batch;
   batch.deadline_us = lease_deadline;
   while (!ready_.empty() && out.size() < max) {

@@ -9,10 +9,11 @@
 //
 // Backpressure: while settle_backlog_max reserved orders wait for a payment
 // thread, decide threads fetch nothing (a batch already being decided still
-// joins the backlog, so it may pass the bound by batch_max per decide thread). When payments are the slow stage
-// (a slow processor, a long overload), the overload then stays in the
-// purchase queue, whose bound turns new clicks away with 429, instead of
-// growing this process's memory without limit.
+// joins the backlog, so it may pass the bound by batch_max per decide
+// thread). When payments are the slow stage (a slow processor, a long
+// overload), the overload then stays in the purchase queue, whose bound turns
+// new clicks away with 429, instead of growing this process's memory without
+// limit.
 #pragma once
 
 #include <condition_variable>

@@ -68,10 +68,6 @@ void Outbox::drain(std::mutex& owner_mutex) {
   draining_ = false;
 }
 
-}  // namespace hawker::live
-
-namespace hawker::live {
-
 // Strong references to subscribers live only while deliver() is called and
 // die outside any lock, so a session's destructor may unsubscribe.
 void Outbox::deliver(const Entry& entry) {
